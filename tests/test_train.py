@@ -209,3 +209,12 @@ def test_mirrored_strategy_on_two_devices_matches_one_device(tmp_path, small_fil
             np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose([r["loss"] for r in ma], [r["loss"] for r in mb], rtol=1e-5)
     np.testing.assert_allclose(ma[-1]["val_loss"], mb[-1]["val_loss"], rtol=1e-5)
+
+
+def test_xla_auto_rule_and_invalid_setting():
+    assert sft._xla_enabled("auto", bf16=False) is True
+    # On CPU, TF's oneDNN bf16 kernels beat XLA's; on an accelerator XLA stays on.
+    assert sft._xla_enabled("auto", bf16=True) is sft._has_accelerator()
+    assert sft._xla_enabled("on", bf16=True) is True and sft._xla_enabled("off") is False
+    with pytest.raises(ValueError, match="train.xla"):
+        sft._xla_enabled("fast")

@@ -2,11 +2,18 @@
 
     python tools/bench/sft_throughput.py [--model gguf:package] [--steps 8] [--warmup 2]
 
-Both sides train LoRA rank 8 on query+value of the same backbone, on the same shipped examples,
+Every side trains LoRA rank 8 on query+value of the same backbone, on the same shipped examples,
 for the same number of optimizer steps of the same number of rows, each in its own fresh process
-(so peak RSS is its own). Stock = `backbone.enable_lora` + `Gemma3CausalLMPreprocessor` (every row
-padded to seq_len, loss on every token, full-vocabulary logits) + `model.fit`. Ours = packed rows
-with segment masks, loss and logits on response tokens only, the compiled step of trainer/train/sft.py.
+(so peak RSS is its own), one after the other.
+- stock: `backbone.enable_lora` + `Gemma3CausalLMPreprocessor` (one example per row, padded to the
+  longest; loss masked to the response; full-vocabulary logits at every position) + `model.fit`,
+  with keras-hub's defaults: float32 weights, `jit_compile="auto"` (which Keras resolves to off
+  on a CPU-only machine).
+- stock, bf16: the same recipe on bfloat16 weights with XLA off, the fastest setting found for it
+  on CPU, so the ratio does not rest on precision alone.
+- carelora: packed rows with segment masks, logits and loss at response positions only, frozen
+  weights in bfloat16 with float32 adapters (`train.mixed_precision=bf16`), the step of
+  trainer/train/sft.py with its XLA rule (`--precision=fp32` times the float32 step instead).
 The measure that matters is response tokens per second: the tokens the model is trained to write.
 """
 from __future__ import annotations
@@ -47,7 +54,9 @@ def run_ours(args) -> dict:
     cfg.model.source = args.model
     cfg.lora.update(rank=8, alpha=16.0, dropout=0.0, targets=("query", "value"))
     cfg.data.seq_len = args.seq_len
-    bundle = sft.build_model(cfg)
+    bf16 = args.precision == "bf16"
+    bundle = sft.build_model(cfg, dtype="bfloat16" if bf16 else None)
+    xla = sft._xla_enabled("auto", bf16)
     examples = _examples(args.examples)
     rows, stats = pipeline.build_rows(examples, bundle.tokenizer, cfg.data, bundle.pad_token_id)
     trainable = bundle.backbone.trainable_variables
@@ -67,7 +76,7 @@ def run_ours(args) -> dict:
 
     loss_fn = full_vocab_loss if args.side == "ours_full" else (lambda b: causal_lm.response_loss(bundle, b, training=True))
 
-    @tf.function(jit_compile=args.xla)
+    @tf.function(jit_compile=xla)
     def step(batch):
         with tf.GradientTape() as tape:
             loss_sum, n = loss_fn(batch)
@@ -85,6 +94,7 @@ def run_ours(args) -> dict:
     dt = time.perf_counter() - t0
     return {
         "side": args.side,
+        "precision": f"{args.precision}, XLA {'on' if xla else 'off'}",
         "rows_per_step": args.batch_size,
         "seq_len": args.seq_len,
         "examples_per_row": stats.examples / stats.rows,
@@ -107,6 +117,12 @@ def run_stock(args) -> dict:
 
     cfg = backbones.default_config()
     cfg.source = args.model
+    bf16 = args.side == "stock_bf16"
+    # keras-hub loads floating presets in the default policy (float32); the bf16 variant is the
+    # stock recipe given the same bfloat16 weights and TF's bf16 kernels (XLA off: on CPU XLA runs
+    # bf16 dots at float32 speed), so the comparison does not rest on precision alone.
+    cfg.dtype = "bfloat16" if bf16 else "float32"
+    jit = False if bf16 else "auto"
     bundle = backbones.build_backbone(cfg)
     bundle.backbone.enable_lora(rank=8)
     pre_cls = {"gemma3": keras_hub.models.Gemma3CausalLMPreprocessor, "gpt2": keras_hub.models.GPT2CausalLMPreprocessor}[bundle.family]
@@ -122,7 +138,7 @@ def run_stock(args) -> dict:
         optimizer=keras.optimizers.AdamW(learning_rate=1e-4),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         weighted_metrics=[],
-        jit_compile=args.xla,
+        jit_compile=jit,
     )
     resp_tokens = [len(bundle.tokenizer(e.response)) + 1 for e in examples]
     too_long = sum(len(bundle.tokenizer(t)) + 2 > stock_len for t in texts)
@@ -151,7 +167,8 @@ def run_stock(args) -> dict:
     resp = float(sum(resp_tokens[i] for i in timed))
     real = sum(min(len(bundle.tokenizer(texts[i])) + 2, stock_len) for i in timed)
     return {
-        "side": "keras-hub stock",
+        "side": args.side,
+        "precision": f"{'bf16' if bf16 else 'fp32'}, XLA {'on' if lm.jit_compile else 'off'}",
         "rows_per_step": args.batch_size,
         "seq_len": stock_len,
         "examples_per_row": 1.0,
@@ -172,16 +189,16 @@ def main() -> None:
     p.add_argument("--batch_size", type=int, default=2)
     p.add_argument("--seq_len", type=int, default=512)
     p.add_argument("--examples", type=int, default=120)
-    p.add_argument("--xla", type=int, default=1)
-    p.add_argument("--side", choices=["ours", "ours_full", "stock"], help=argparse.SUPPRESS)
+    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="carelora's train.mixed_precision")
+    p.add_argument("--side", choices=["ours", "ours_full", "stock", "stock_bf16"], help=argparse.SUPPRESS)
     p.add_argument("--with_full_logits", type=int, default=1, help="also time our step with logits at every position")
     args = p.parse_args()
     if args.side:
-        result = run_stock(args) if args.side == "stock" else run_ours(args)
+        result = run_stock(args) if args.side.startswith("stock") else run_ours(args)
         print("RESULT " + json.dumps(result))
         return
     results = []
-    sides = ("stock", "ours") + (("ours_full",) if args.with_full_logits else ())
+    sides = ("stock", "stock_bf16", "ours") + (("ours_full",) if args.with_full_logits else ())
     for side in sides:
         cmd = [sys.executable, os.path.abspath(__file__), f"--side={side}"] + [a for a in sys.argv[1:] if not a.startswith("--side")]
         out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
@@ -189,33 +206,36 @@ def main() -> None:
         if out.returncode or not lines:
             sys.exit(f"{side} side failed:\n{out.stderr[-4000:]}")
         results.append(json.loads(lines[-1][7:]))
-    stock, ours = results[:2]
+    stock, stock_bf16, ours = results[:3]
     import platform
 
     print(f"\nLoRA r8 q,v SFT on {args.model}; {args.steps} timed steps of {args.batch_size} rows after {args.warmup} warm-up; "
-          f"XLA {'on' if args.xla else 'off'}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
-    print(f"{'':22s}{'stock keras-hub':>18s}{'carelora':>14s}{'ratio':>9s}")
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    cols = [("stock keras-hub", stock), ("stock, bf16", stock_bf16), ("carelora", ours)]
+    print(f"{'':20s}" + "".join(f"{name:>17s}" for name, _ in cols) + f"{'vs stock':>10s}{'vs bf16':>9s}")
     for key, label, fmt in [
         ("response_tokens_per_s", "response tokens/s", "{:.1f}"),
         ("step_s", "s / step", "{:.2f}"),
         ("peak_rss_gib", "peak RSS (GiB)", "{:.2f}"),
+        ("precision", "weights, XLA", "{}"),
         ("seq_len", "row length", "{}"),
         ("examples_per_row", "examples / row", "{:.2f}"),
         ("padding_fraction", "padding share", "{:.1%}"),
         ("trainable_params", "trainable params", "{:,}"),
     ]:
-        a, b = stock[key], ours[key]
-        ratio = f"{b / a:.2f}x" if isinstance(a, (int, float)) and a else ""
-        print(f"{label:22s}{fmt.format(a):>18s}{fmt.format(b):>14s}{ratio:>9s}")
-    if len(results) > 2:
-        full = results[2]
+        cells = "".join(f"{fmt.format(r[key]):>17s}" for _, r in cols)
+        ratios = "".join(
+            f"{ours[key] / r[key]:>9.2f}x" if isinstance(r[key], float) and r[key] else " " * 10 for r in (stock, stock_bf16)
+        )
+        print(f"{label:20s}{cells}{ratios}")
+    if len(results) > 3:
+        full = results[3]
         print(f"\ncarelora step with logits at every position instead of response positions only:")
-        print(f"{'':22s}{'all positions':>18s}{'response only':>14s}{'ratio':>9s}")
+        print(f"{'':20s}{'all positions':>17s}{'response only':>17s}{'ratio':>10s}")
         for key, label in (("step_s", "s / step"), ("response_tokens_per_s", "response tokens/s"), ("peak_rss_gib", "peak RSS (GiB)")):
-            print(f"{label:22s}{full[key]:>18.2f}{ours[key]:>14.2f}{ours[key] / full[key]:>8.2f}x")
+            print(f"{label:20s}{full[key]:>17.2f}{ours[key]:>17.2f}{ours[key] / full[key]:>9.2f}x")
     if stock.get("examples_truncated"):
         print(f"(stock truncated {stock['examples_truncated']} examples to {stock['seq_len']} tokens)")
-
 
 if __name__ == "__main__":
     main()

@@ -62,11 +62,26 @@ def _free_letter(used: str) -> str:
     return next(c for c in string.ascii_lowercase if c not in used)
 
 
+def _adapter_policy(base_policy: Any) -> Any:
+    """The base layer's compute dtype, but float32 adapter variables.
+
+    A backbone stored in bfloat16 (half the memory, and oneDNN's bf16 matmuls run about twice as
+    fast as float32 on CPUs with AVX512-BF16 or AMX) still gets float32 A and B: Adam updates of
+    size lr * 1e-3 vanish below bfloat16's 8-bit mantissa.
+    """
+    compute = keras.backend.standardize_dtype(base_policy.compute_dtype)
+    if compute == "bfloat16":
+        return keras.DTypePolicy("mixed_bfloat16")
+    if compute == "float16":
+        return keras.DTypePolicy("mixed_float16")
+    return base_policy
+
+
 class LoRAWrapper(keras.layers.Layer):
     """Adds a trainable low-rank update to a frozen Dense/EinsumDense layer."""
 
     def __init__(self, base: keras.layers.Layer, rank: int, alpha: float, dropout: float = 0.0, **kwargs):
-        super().__init__(name=kwargs.pop("name", f"{base.name}_lora"), dtype=base.dtype_policy, **kwargs)
+        super().__init__(name=kwargs.pop("name", f"{base.name}_lora"), dtype=_adapter_policy(base.dtype_policy), **kwargs)
         if rank < 1:
             raise ValueError(f"LoRA rank must be >= 1, got {rank}")
         self.base = base

@@ -38,8 +38,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.min_lr_ratio = 0.1
     c.weight_decay = 0.01
     c.clip_norm = 1.0
+    # "bf16": the frozen backbone is held and run in bfloat16, adapters stay float32 (only they
+    # train, so nothing else needs float32 master weights). Export and sampling reload float32.
     c.mixed_precision = ""  # "" | "bf16"
-    c.xla = "auto"  # auto (on: measured faster here) | on | off
+    c.xla = "auto"  # auto | on | off; auto = on, except bf16 on CPU (see _xla_enabled)
     c.log_every = 10
     c.eval_every = 50  # 0 = only at the end
     c.checkpoint_every = 50
@@ -131,10 +133,23 @@ def phi_gate_check(cfg: ml_collections.ConfigDict, workdir: str) -> None:
     phi_gate.run_gate([p for p in (train_file, val_file) if p], gate, deid_config=cfg.prepare.deid)
 
 
-def _xla_enabled(setting: Any) -> bool:
+def _has_accelerator() -> bool:
+    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+def _xla_enabled(setting: Any, bf16: bool = False) -> bool:
     if isinstance(setting, bool):
         return setting
-    return str(setting).lower() in ("auto", "on", "true", "1")
+    value = str(setting).lower()
+    if value == "auto":
+        # XLA's CPU backend runs bfloat16 dots at float32 speed, while TF's oneDNN kernels use
+        # AVX512-BF16/AMX: a bf16 step measured 1.7x faster without XLA on a Zen 4 CPU.
+        return not bf16 or _has_accelerator()
+    if value in ("on", "true", "1"):
+        return True
+    if value in ("off", "false", "0"):
+        return False
+    raise ValueError(f"train.xla must be auto, on or off, got {setting!r}")
 
 
 def _truncate_metrics(path: str, last_step: int) -> None:
@@ -149,9 +164,16 @@ def _truncate_metrics(path: str, last_step: int) -> None:
     os.replace(tmp, path)
 
 
-def build_model(cfg: ml_collections.ConfigDict) -> backbones.ModelBundle:
-    """Backbone + LoRA wrappers, packed attention enabled; only adapter weights trainable."""
-    bundle = backbones.build_backbone(cfg.model)
+def build_model(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> backbones.ModelBundle:
+    """Backbone + LoRA wrappers, packed attention enabled; only adapter weights trainable.
+
+    `dtype` overrides `cfg.model.dtype` for the frozen weights; adapters are float32 either way.
+    """
+    model_cfg = cfg.model
+    if dtype and dtype != model_cfg.dtype:
+        model_cfg = ml_collections.ConfigDict(cfg.model.to_dict())
+        model_cfg.dtype = dtype
+    bundle = backbones.build_backbone(model_cfg)
     causal_lm.enable_packed_attention(bundle)
     lora.apply_lora(bundle.backbone, cfg.lora.rank, cfg.lora.alpha, cfg.lora.dropout, tuple(cfg.lora.targets))
     return bundle
@@ -174,10 +196,9 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     for stale in glob.glob(os.path.join(ckpt_dir, "*.tmp")):
         os.remove(stale)  # a write interrupted by a kill
     keras.utils.set_random_seed(t.seed)
-    if t.mixed_precision == "bf16":
-        keras.config.set_dtype_policy("mixed_bfloat16")
-    elif t.mixed_precision:
+    if t.mixed_precision not in ("", "bf16"):
         raise ValueError(f"train.mixed_precision must be '' or 'bf16', got {t.mixed_precision!r}")
+    bf16 = t.mixed_precision == "bf16"
 
     # --- data ---------------------------------------------------------------------------
     phi_gate_check(cfg, workdir)
@@ -187,7 +208,7 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
 
     strategy = distribute.make_strategy(t.tpu, t.devices)
     with strategy.scope():
-        bundle = build_model(cfg)
+        bundle = build_model(cfg, dtype="bfloat16" if bf16 else None)
         trainable = bundle.backbone.trainable_variables
         schedule = WarmupDecay(t.learning_rate, t.warmup_steps, t.steps, t.decay, t.min_lr_ratio)
         optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=t.weight_decay)
@@ -227,7 +248,7 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     )
 
     # --- steps --------------------------------------------------------------------------
-    jit = _xla_enabled(t.xla)
+    jit = _xla_enabled(t.xla, bf16)
 
     def replica_grads(batch):
         with tf.GradientTape() as tape:

@@ -366,3 +366,15 @@ def test_pack_adapter_refuses_layers_the_export_has_no_slot_for(tmp_path):
     with pytest.raises(ValueError, match="no slots for"):
         adapters.pack_adapter(path, module.adapters.describe())
     module.adapters.remove()
+
+
+def test_graph_states_the_weekday_of_every_iso_date_exactly_as_python():
+    rng = random.Random(3)
+    values = ["2026-12-15", "2024-02-29", "2023-02-29", "0000-01-01", "0001-01-01", "9999-12-31", "2026-04-31",
+              "1900-02-29", "2000-02-29", " 2026-12-15\n", "2026-12-15T09:30", "\u0662\u0660\u0662\u0666-12-15"]
+    values += [f"{rng.randint(0, 9999):04d}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}" for _ in range(400)]
+    facts = [{"appointment_date": v, "n": 20261215} for v in values]
+    requests = [json.dumps({"task": "appointment_reminder", "facts": f}) for f in facts]
+    got = [g.decode("utf-8") for g in prompt_graph.format_prompts(tf.constant(requests)).numpy()]
+    assert got == [format_prompt("appointment_reminder", f) for f in facts]
+    assert "- appointment_date: 2026-12-15 (Tuesday)\n" in got[0] and "2023-02-29\n" in got[2]

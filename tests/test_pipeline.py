@@ -137,3 +137,13 @@ def test_split_by_patient_never_shares_a_patient():
     train, val = pipeline.split_by_patient(exs, 0.3, seed=0)
     assert len(train) + len(val) == 60 and val and train
     assert not {e.patient_key for e in train} & {e.patient_key for e in val}
+
+
+def test_prompt_states_the_weekday_of_calendar_dates_only():
+    prompt = format_prompt("appointment_reminder", {
+        "appointment_date": " 2026-12-15 ", "due_date": "2024-02-29", "bad": "2026-02-30", "n": 20261215,
+        "stamp": "2026-12-15T09:30", "range": "2026-12-15 to 2026-12-16"})
+    assert "- appointment_date: 2026-12-15 (Tuesday)\n" in prompt
+    assert "- due_date: 2024-02-29 (Thursday)\n" in prompt
+    assert "- bad: 2026-02-30\n" in prompt and "- n: 20261215\n" in prompt
+    assert "- stamp: 2026-12-15T09:30\n" in prompt and "- range: 2026-12-15 to 2026-12-16\n" in prompt

@@ -5,6 +5,8 @@ used at training, evaluation and export time so the three can never drift apart.
 """
 from __future__ import annotations
 
+import datetime
+import re
 from typing import Any, Mapping
 
 # Facts that steer the whole message come first; the rest follow in key order so a prompt is
@@ -25,10 +27,25 @@ TASK_DESCRIPTIONS = {
 RESPONSE_MARKER = "### Message:\n"
 
 
-def _format_value(value: Any) -> str:
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def format_fact_value(value: Any) -> str:
+    """A fact value as prompts show it: whitespace collapsed, yes/no, ISO dates with their weekday."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return " ".join(str(value).split())
+    text = " ".join(str(value).split())
+    date = _ISO_DATE.fullmatch(text) if isinstance(value, str) else None
+    if date:
+        # Clinic messages name the weekday ("Tuesday, December 15"); a small model cannot work
+        # it out from the date and gets it wrong 6 times in 7, so the prompt states it.
+        try:
+            day = datetime.date(*(int(g) for g in date.groups()))
+        except ValueError:
+            return text  # not a calendar date (2026-02-30): left as written
+        text += f" ({WEEKDAYS[day.weekday()]})"
+    return text
 
 
 def format_prompt(task: str, facts: Mapping[str, Any]) -> str:
@@ -39,5 +56,5 @@ def format_prompt(task: str, facts: Mapping[str, Any]) -> str:
     if task in TASK_DESCRIPTIONS:
         lines.append(TASK_DESCRIPTIONS[task])
     lines.append("### Facts:")
-    lines += [f"- {k}: {_format_value(facts[k])}" for k in keys]
+    lines += [f"- {k}: {format_fact_value(facts[k])}" for k in keys]
     return "\n".join(lines) + "\n" + RESPONSE_MARKER

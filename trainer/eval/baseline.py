@@ -10,7 +10,7 @@ import hashlib
 import random
 from typing import Any, Mapping, Sequence
 
-from trainer.data.prompts import TASK_DESCRIPTIONS
+from trainer.data.prompts import TASK_DESCRIPTIONS, format_fact_value
 
 _LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 _HIDDEN_FACTS = ("language", "channel")
@@ -19,10 +19,7 @@ _HIDDEN_FACTS = ("language", "channel")
 def _render_facts(facts: Mapping[str, Any]) -> str:
     lines = []
     for key in sorted(k for k in facts if k not in _HIDDEN_FACTS):
-        value = facts[key]
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        lines.append(f"- {key.replace('_', ' ')}: {' '.join(str(value).split())}")
+        lines.append(f"- {key.replace('_', ' ')}: {format_fact_value(facts[key])}")
     return "\n".join(lines) if lines else "- (none)"
 
 

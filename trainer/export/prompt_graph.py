@@ -137,6 +137,31 @@ def _format_numbers(tokens: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
     return tf.where(is_int, as_int, tf.where(negative, "-", "") + as_float)
 
 
+def _with_weekday(text: tf.Tensor) -> tf.Tensor:
+    """Appends " (Weekday)" to values that are ISO calendar dates, as `prompts.format_fact_value` does.
+
+    Days since 1970-01-01 by H. Hinnant's days_from_civil (proleptic Gregorian, years 1..9999 as
+    Python's datetime.date); 1970-01-01 was a Thursday (Python weekday 3).
+    """
+    is_date = tf.strings.regex_full_match(text, "[0-9]{4}-[0-9]{2}-[0-9]{2}")
+    safe = tf.where(is_date, text, "2000-01-01")
+    year = tf.strings.to_number(_substr(safe, 0, 4), tf.int64)
+    month = tf.strings.to_number(_substr(safe, 5, 2), tf.int64)
+    day = tf.strings.to_number(_substr(safe, 8, 2), tf.int64)
+    leap = tf.logical_and(year % 4 == 0, tf.logical_or(year % 100 != 0, year % 400 == 0))
+    month_days = tf.gather(tf.constant([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], tf.int64), tf.clip_by_value(month - 1, 0, 11))
+    month_days += tf.cast(tf.logical_and(leap, month == 2), tf.int64)
+    valid = is_date & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    y = year - tf.cast(month <= 2, tf.int64)
+    era = tf.math.floordiv(y, 400)
+    year_of_era = y - era * 400
+    day_of_year = (153 * tf.math.floormod(month + 9, 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = era * 146097 + day_of_era - 719468
+    weekday = tf.gather(tf.constant(py_prompts.WEEKDAYS), tf.math.floormod(days + 3, 7))
+    return tf.where(valid, text + " (" + weekday + ")", text)
+
+
 def _code_point_order(keys: tf.Tensor) -> tf.Tensor:
     """Rank of each (distinct) key in Python's `sorted` order (by code point)."""
     cps = tf.strings.unicode_decode(keys, "UTF-8").to_tensor(default_value=-1)
@@ -204,7 +229,7 @@ def _json_request_to_prompt(request: tf.Tensor, task_lines: tf.Tensor, task_name
     first = _substr(values, 0, 1)
     is_string = first == '"'
     is_number = tf.strings.regex_full_match(values, _NUM)
-    text = tf.where(is_string, _collapse_whitespace(_decode_json_strings(tf.where(is_string, values, '""'))), "")
+    text = tf.where(is_string, _with_weekday(_collapse_whitespace(_decode_json_strings(tf.where(is_string, values, '""')))), "")
     number = tf.where(is_number, _format_numbers(tf.where(is_number, values, "0"), keys), "")
     formatted = tf.where(
         is_string,

@@ -39,7 +39,7 @@ def format_fact_value(value: Any) -> str:
     date = _ISO_DATE.fullmatch(text) if isinstance(value, str) else None
     if date:
         # Clinic messages name the weekday ("Tuesday, December 15"); a small model cannot work
-        # it out from the date and gets it wrong 6 times in 7, so the prompt states it.
+        # it out from the date (the 270M fine-tune named 19 of 27 wrong), so the prompt states it.
         try:
             day = datetime.date(*(int(g) for g in date.groups()))
         except ValueError:

@@ -6,6 +6,10 @@ The README's main job: about 15 minutes on 2 CPU cores, then messages for held-o
 beside their references. On a GPU raise the budget, e.g.
     --config.train.steps=600 --config.train.batch_size=16
 
+A LoRA rank x learning-rate sweep of the same recipe (best adapter promoted to DIR/adapter):
+    python -m trainer.main --config=configs/gemma3_270m_lora.py --workdir=runs/sweep --mode=sweep,sample \
+        --config.sweep.axes="lora.rank=4,8,16;train.learning_rate=2e-4,5e-4"
+
 `get_config("smoke")` is the same recipe cut to a few steps (for CI and quick checks):
     python -m trainer.main --config=configs/gemma3_270m_lora.py:smoke --workdir=runs/smoke
 """

@@ -9,7 +9,7 @@ def base_config() -> ml_collections.ConfigDict:
     from trainer.eval import evaluate, stage as eval_stage
     from trainer.export import saved_model
     from trainer.models import backbones
-    from trainer.train import samples, sft
+    from trainer.train import samples, sft, sweep
 
     c = ml_collections.ConfigDict()
     c.stages = ("train", "sample")  # what --mode=all runs, in order
@@ -23,6 +23,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval = evaluate.default_config()
     c.eval.generation = eval_stage.default_generation_config()
     c.export = saved_model.default_config()
+    c.sweep = sweep.default_config()  # used by --mode=sweep
     return c
 
 

@@ -1,6 +1,6 @@
 """carelora entry point: flags -> config -> stages.
 
-    python -m trainer.main --config=configs/tiny_gpt2_lora.py --workdir=runs/tiny [--mode=train]
+    python -m trainer.main --config=configs/tiny_gpt2_lora.py --workdir=runs/tiny [--mode=train|sweep|...]
         [--config.lora.rank=16 --config.train.steps=200 ...]
 
 Stages read their inputs from the workdir and write their outputs there, so each can be rerun
@@ -21,7 +21,7 @@ from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a configs/*.py file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for all outputs of this run.", required=True)
-_MODE = flags.DEFINE_string("mode", "all", "all | prepare | train | sample | eval | export (comma-separated for several).")
+_MODE = flags.DEFINE_string("mode", "all", "all | prepare | train | sweep | sample | eval | export (comma-separated for several).")
 _EVAL_FILE = flags.DEFINE_string("eval_file", None, "JSONL of {id, task, facts, reference} for --mode=eval.")
 
 
@@ -35,6 +35,12 @@ def _stage_train(config, workdir: str) -> None:
     from trainer.train import sft
 
     sft.train(config, workdir)
+
+
+def _stage_sweep(config, workdir: str) -> None:
+    from trainer.train import sweep
+
+    sweep.run_sweep(config, workdir)
 
 
 def _stage_sample(config, workdir: str) -> None:
@@ -58,6 +64,7 @@ def _stage_export(config, workdir: str) -> None:
 STAGES: dict[str, Callable] = {
     "prepare": _stage_prepare,
     "train": _stage_train,
+    "sweep": _stage_sweep,
     "sample": _stage_sample,
     "eval": _stage_eval,
     "export": _stage_export,

@@ -62,8 +62,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str, eval_file: str | None = No
         return run_lm(prompts)
 
     def finetuned_generator(exs: list[dict]) -> list[str]:
-        lora.apply_lora(bundle.backbone, cfg.lora.rank, cfg.lora.alpha, 0.0, tuple(cfg.lora.targets))
-        lora.load_adapter(bundle.backbone, adapter)
+        lora.attach_adapter(bundle.backbone, adapter, cfg.lora)
         return run_lm([format_prompt(e["task"], e["facts"]) for e in exs])
 
     # Insertion order matters: the baseline must run before the adapter is attached.

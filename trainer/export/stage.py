@@ -28,14 +28,14 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> str:
     if e.adapter_slots:
         # Slots must be able to hold this run's adapter.
         e = e.copy_and_resolve_references()
-        e.adapter_rank = max(int(e.adapter_rank), int(cfg.lora.rank))
-        e.adapter_targets = tuple(cfg.lora.targets)
+        saved = lora.read_adapter_metadata(adapter).get("lora") or cfg.lora
+        e.adapter_rank = max(int(e.adapter_rank), int(saved["rank"]))
+        e.adapter_targets = tuple(saved["targets"])
         base_dir = saved_model.export_serving(bundle.backbone, bundle.tokenizer, root, e.model_name, e.version, e)
         path = serving.add_adapters(os.path.dirname(base_dir), e.version, e.version + 1, {"finetuned": adapter}, warmup=e.warmup)
         logging.info("exported base with %d adapter slots to %s and this adapter as %s", e.adapter_slots, base_dir, path)
         return path
-    lora.apply_lora(bundle.backbone, cfg.lora.rank, cfg.lora.alpha, 0.0, tuple(cfg.lora.targets))
-    lora.load_adapter(bundle.backbone, adapter)
+    lora.attach_adapter(bundle.backbone, adapter, cfg.lora)
     merged = lora.merge_lora(bundle.backbone)
     path = saved_model.export_serving(bundle.backbone, bundle.tokenizer, root, e.model_name, e.version, e)
     logging.info("exported %s (LoRA merged into %d layers)", path, merged)

@@ -265,6 +265,21 @@ def read_adapter_metadata(path: str) -> dict[str, Any]:
         return json.loads(bytes(data["__metadata__"]).decode("utf-8"))
 
 
+def attach_adapter(model: keras.layers.Layer, path: str, default: Any) -> dict[str, Any]:
+    """Wraps `model` the way the adapter at `path` was trained, loads it, returns those settings.
+
+    Rank, alpha and targets come from the adapter's own metadata, so an adapter from a sweep trial
+    (say rank 16) loads under a config that says rank 8; `default` (a config's `lora` section)
+    covers files saved without them. Dropout is 0: this is for inference.
+    """
+    saved = read_adapter_metadata(path).get("lora") or {}
+    settings = {k: saved.get(k, default[k]) for k in ("rank", "alpha", "targets")}
+    settings["targets"] = tuple(settings["targets"])
+    apply_lora(model, int(settings["rank"]), float(settings["alpha"]), 0.0, settings["targets"])
+    load_adapter(model, path)
+    return settings
+
+
 def load_adapter(model: keras.layers.Layer, path: str) -> int:
     """Loads A/B into a model that already has matching wrappers (see `apply_lora`)."""
     by_key = {_wrapper_key(model, w): w for w in lora_wrappers(model)}

@@ -10,7 +10,7 @@ import ml_collections
 
 from trainer.data.prompts import format_prompt
 from trainer.data.records import read_clean_examples
-from trainer.models import generate, lora
+from trainer.models import backbones, generate, lora
 
 SAMPLE_HELDOUT = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "sample", "clean_heldout.jsonl")
 
@@ -24,14 +24,12 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def show_samples(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
-    from trainer.train.sft import build_model
-
     adapter = os.path.join(workdir, "adapter", "adapter.npz")
     if not os.path.exists(adapter):
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
     examples = read_clean_examples(cfg.sample.file or SAMPLE_HELDOUT)[: cfg.sample.count]
-    bundle = build_model(cfg)
-    lora.load_adapter(bundle.backbone, adapter)
+    bundle = backbones.build_backbone(cfg.model)
+    lora.attach_adapter(bundle.backbone, adapter, cfg.lora)
     lm = generate.make_causal_lm(bundle, cfg.data.seq_len + cfg.sample.max_new_tokens)
     prompts = [format_prompt(e.task, e.facts) for e in examples]
     outputs = generate.generate_texts(lm, bundle, prompts, cfg.sample.max_new_tokens)

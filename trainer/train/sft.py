@@ -180,15 +180,10 @@ def build_model(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> bac
 
 
 def train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-    """Runs (or resumes) the SFT recipe of `cfg` in `workdir`; returns train_summary.json's dict."""
-    policy = keras.config.dtype_policy()
-    try:
-        return _train(cfg, workdir)
-    finally:
-        keras.config.set_dtype_policy(policy)  # bf16 is a per-run choice, not a process-wide one
+    """Runs (or resumes) the SFT recipe of `cfg` in `workdir`; returns train_summary.json's dict.
 
-
-def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+    bf16 is a per-run choice carried by the backbone's own dtype, never a process-wide policy.
+    """
     t = cfg.train
     os.makedirs(workdir, exist_ok=True)
     ckpt_dir = os.path.join(workdir, "checkpoints")

@@ -10,9 +10,9 @@ recall (share of gold identifiers whose characters are all covered by prediction
 without identifiers, and lines/s. OUT gets our predictions, {"id", "spans": [...]} per line.
 `--clinic` (default: clinic.json beside the gold file, if any) names the clinic's clinicians and
 clinic names, which our config lets stay; plain Presidio has no such setting. `--clinician` and
-`--org` (repeatable) add names to it, e.g. for the sets under tests/data:
+`--org` (repeatable) add names to it, e.g. for the sets under tests/fixtures:
 
-    python tools/eval_deid.py --gold tests/data/deid_heldout2.jsonl --clinician "Dr. Anita Patel" \
+    python tools/eval_deid.py --gold tests/fixtures/deid_heldout2.jsonl --clinician "Dr. Anita Patel" \
         --clinician "Dr. Laura Chen" --clinician "Dr. Miguel Reyes" --org "Riverside Family Clinic"
 """
 from __future__ import annotations
@@ -90,7 +90,8 @@ def score(gold: list[dict], predictions: list[list[dict]]) -> dict:
 
 
 def our_deidentifier(clinic: dict):
-    from trainer.data.deid import Deidentifier, default_config
+    from trainer.deid.config import default_config
+    from trainer.deid.engine import Deidentifier
 
     cfg = default_config()
     cfg.clinician_names = list(clinic.get("clinician_names", []))

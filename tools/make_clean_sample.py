@@ -24,7 +24,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from faker import Faker  # noqa: E402
 
-from trainer.data.records import TASKS, parse_clean_example, write_jsonl  # noqa: E402
+from trainer.data.records import parse_clean_example, write_jsonl  # noqa: E402
+from trainer.tasks import task_names  # noqa: E402
+from trainer.util import calendar  # noqa: E402
 
 # The key is a salted hash so the shipped files never carry even a synthetic raw id.
 PATIENT_KEY_SALT = "carelora-sample-v1"
@@ -38,16 +40,8 @@ UNSTATED_FACTS = ("language", "channel", "question_topic")
 # --------------------------------------------------------------------------------------------
 # Rendering of dates, times and money in each language.
 
-WEEKDAYS = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-}
-MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-           "octubre", "noviembre", "diciembre"),
-}
+MONTHS = {"en": calendar.MONTHS_EN, "es": calendar.MONTHS_ES}
+WEEKDAYS = {"en": calendar.WEEKDAYS_EN, "es": calendar.WEEKDAYS_ES}
 
 
 def render_date(iso: str, lang: str, weekday: bool = False, year: bool = False) -> str:
@@ -960,7 +954,8 @@ def _slots(n: int, rng: random.Random) -> list[tuple[str, str]]:
     """(task, language) per example: tasks balanced, about SPANISH_SHARE Spanish within each task."""
     slots = []
     for i in range(n):
-        task, k = TASKS[i % len(TASKS)], i // len(TASKS)  # k-th example of this task
+        names = task_names()
+        task, k = names[i % len(names)], i // len(names)  # k-th example of this task
         spanish = int((k + 1) * SPANISH_SHARE + 0.5) > int(k * SPANISH_SHARE + 0.5)
         slots.append((task, "es" if spanish else "en"))
     rng.shuffle(slots)
@@ -980,7 +975,7 @@ def make_split(name: str, n: int, patients: list[dict[str, Any]], rng: random.Ra
         facts = make_facts(task, patient, channel, rng)
         row = {"id": f"sample-{name}-{i:04d}", "patient_key": patient["key"], "task": task, "facts": facts,
                "response": write_message(task, facts, rng, deck)}
-        parse_clean_example(row, f"<{name}>", i + 1, TASKS)
+        parse_clean_example(row, f"<{name}>", i + 1, task_names())
         rows.append(row)
     return rows
 

@@ -1,29 +1,34 @@
-"""The full config tree, composed from each stage's own defaults; configs/*.py start here."""
+"""The full config tree, composed from each stage's own defaults; configs/*.py start here.
+
+Only light modules are imported (no TensorFlow, Presidio or keras-hub), so loading or printing a
+config takes a fraction of a second: `python -m trainer.main --config=configs/X.py --print_config`.
+"""
 from __future__ import annotations
 
 import ml_collections
 
+from trainer.data import pipeline
+from trainer.deid import gate
+from trainer.eval import config as eval_config
+from trainer.export import config as export_config
+from trainer.models import config as models_config
+from trainer.prepare import stage as prepare_stage
+from trainer.train import config as train_config
+
 
 def base_config() -> ml_collections.ConfigDict:
-    from trainer.data import phi_gate, pipeline, prepare
-    from trainer.eval import evaluate, stage as eval_stage
-    from trainer.export import saved_model
-    from trainer.models import backbones
-    from trainer.train import samples, sft, sweep
-
     c = ml_collections.ConfigDict()
     c.stages = ("train", "sample")  # what --mode=all runs, in order
-    c.prepare = prepare.default_config()  # used by --mode=prepare (raw logs -> workdir/data/)
-    c.model = backbones.default_config()
-    c.lora = sft.lora_default_config()
+    c.prepare = prepare_stage.default_config()  # used by --mode=prepare (raw logs -> workdir/data/)
+    c.model = models_config.model_config()
+    c.lora = models_config.lora_config()
     c.data = pipeline.default_config()
-    c.train = sft.default_config()
-    c.train.phi_gate = phi_gate.default_config()
-    c.sample = samples.default_config()
-    c.eval = evaluate.default_config()
-    c.eval.generation = eval_stage.default_generation_config()
-    c.export = saved_model.default_config()
-    c.sweep = sweep.default_config()  # used by --mode=sweep
+    c.train = train_config.train_config()
+    c.train.phi_gate = gate.default_config()
+    c.sample = train_config.sample_config()
+    c.eval = eval_config.default_config()
+    c.export = export_config.default_config()
+    c.sweep = train_config.sweep_config()  # used by --mode=sweep
     return c
 
 

@@ -10,74 +10,40 @@ from __future__ import annotations
 
 import trainer  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
-import json
+import importlib
 import os
 import re
 import sys
-from typing import Callable
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from trainer.util import files
+
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a configs/*.py file.", lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for all outputs of this run.", required=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for all outputs of this run (required unless --print_config).")
 _MODE = flags.DEFINE_string("mode", "all", "all | prepare | train | sweep | sample | eval | export (comma-separated for several).")
-_EVAL_FILE = flags.DEFINE_string("eval_file", None, "JSONL of {id, task, facts, reference} for --mode=eval.")
+_EVAL_FILE = flags.DEFINE_string("eval_file", None, "Shorthand for --config.eval.file: JSONL of {id, task, facts, reference}.")
+_PRINT_CONFIG = flags.DEFINE_bool("print_config", False, "Print the resolved config tree and exit (no TensorFlow loaded).")
 
-
-def _stage_prepare(config, workdir: str) -> None:
-    from trainer.data import prepare
-
-    prepare.run_prepare(config, workdir)
-
-
-def _stage_train(config, workdir: str) -> None:
-    from trainer.train import sft
-
-    sft.train(config, workdir)
-
-
-def _stage_sweep(config, workdir: str) -> None:
-    from trainer.train import sweep
-
-    sweep.run_sweep(config, workdir)
-
-
-def _stage_sample(config, workdir: str) -> None:
-    from trainer.train import samples
-
-    samples.show_samples(config, workdir)
-
-
-def _stage_eval(config, workdir: str) -> None:
-    from trainer.eval import stage
-
-    stage.run(config, workdir, _EVAL_FILE.value)
-
-
-def _stage_export(config, workdir: str) -> None:
-    from trainer.export import stage
-
-    stage.run(config, workdir)
-
-
-STAGES: dict[str, Callable] = {
-    "prepare": _stage_prepare,
-    "train": _stage_train,
-    "sweep": _stage_sweep,
-    "sample": _stage_sample,
-    "eval": _stage_eval,
-    "export": _stage_export,
+# Stage name -> module with `run(config, workdir)`. Imported only when run, so that --mode=prepare
+# or --print_config never load TensorFlow.
+STAGES: dict[str, str] = {
+    "prepare": "trainer.prepare.stage",
+    "train": "trainer.train.sft",
+    "sweep": "trainer.train.sweep",
+    "sample": "trainer.train.samples",
+    "eval": "trainer.eval.stage",
+    "export": "trainer.export.stage",
 }
 
 
+def run_stage(name: str, config, workdir: str):
+    return importlib.import_module(STAGES[name]).run(config, workdir)
+
+
 def _write_resolved_config(config, workdir: str) -> None:
-    os.makedirs(workdir, exist_ok=True)
-    path = os.path.join(workdir, "config.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    files.write_text(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2, sort_keys=True))
 
 
 _started = False
@@ -91,6 +57,13 @@ def main(argv: list[str]) -> None:
     config, workdir = _CONFIG.value, _WORKDIR.value
     if config is None:
         raise app.UsageError("--config is required (a configs/*.py file)")
+    if _EVAL_FILE.value:
+        config.eval.file = _EVAL_FILE.value
+    if _PRINT_CONFIG.value:
+        print(config)
+        return
+    if not workdir:
+        raise app.UsageError("--workdir is required")
     modes = list(config.stages) if _MODE.value == "all" else [m.strip() for m in _MODE.value.split(",") if m.strip()]
     unknown = [m for m in modes if m not in STAGES]
     if unknown:
@@ -98,7 +71,7 @@ def main(argv: list[str]) -> None:
     _write_resolved_config(config, workdir)
     logging.info("workdir %s; stages %s", workdir, modes)
     for mode in modes:
-        STAGES[mode](config, workdir)
+        run_stage(mode, config, workdir)
 
 
 def _override_error(error: Exception) -> str:

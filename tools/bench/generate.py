@@ -28,8 +28,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from trainer.data.prompts import format_prompt  # noqa: E402
+from trainer.export import config as export_config  # noqa: E402
 from trainer.export import generation, saved_model  # noqa: E402
 from trainer.models import backbones  # noqa: E402
+from trainer.models import config as models_config  # noqa: E402
 
 REQUESTS = [
     ("appointment_reminder", {"preferred_name": "Ana", "appointment_date": "2026-03-04", "appointment_time": "09:30",
@@ -48,7 +50,7 @@ REQUESTS = [
 
 
 def load_model(name: str):
-    cfg = backbones.default_config()
+    cfg = models_config.model_config()
     if name == "tiny":
         cfg.source = "tiny_gpt2"
     elif name == "gemma3_270m":
@@ -106,7 +108,7 @@ def run(args, workdir: str) -> None:
     t0 = time.perf_counter()
     bundle = load_model(args.config)
     print(f"loaded {args.config} ({bundle.backbone.count_params() / 1e6:.1f}M params) in {time.perf_counter() - t0:.1f}s")
-    cfg = saved_model.default_config()
+    cfg = export_config.default_config()
     cfg.stop_token_ids = (-1,)  # never stop early: both sides generate exactly new_tokens
     cfg.max_new_tokens = args.new_tokens
     cfg.max_new_tokens_cap = args.new_tokens

@@ -36,7 +36,7 @@ def _peak_rss_gib() -> float:
 
 def _examples(n: int):
     from trainer.data.records import read_clean_examples
-    from trainer.train.sft import SAMPLE_TRAIN
+    from trainer.data.files import SAMPLE_TRAIN
 
     return read_clean_examples(SAMPLE_TRAIN)[:n]
 
@@ -114,8 +114,9 @@ def run_stock(args) -> dict:
 
     from trainer.data.prompts import format_prompt
     from trainer.models import backbones
+    from trainer.models import config as models_config
 
-    cfg = backbones.default_config()
+    cfg = models_config.model_config()
     cfg.source = args.model
     bf16 = args.side == "stock_bf16"
     # keras-hub loads floating presets in the default policy (float32); the bf16 variant is the

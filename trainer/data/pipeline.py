@@ -24,7 +24,7 @@ import numpy as np
 from absl import logging
 
 from trainer.data.prompts import format_prompt
-from trainer.data.records import CleanExample
+from trainer.data.records import CleanExample, read_clean_examples
 
 FEATURES = ("token_ids", "segment_ids", "positions", "loss_positions", "loss_targets", "loss_weights")
 
@@ -298,8 +298,6 @@ def split_by_patient(
 
 
 def examples_from(paths: Iterable[str], **kwargs: Any) -> list[CleanExample]:
-    from trainer.data.records import read_clean_examples
-
     out: list[CleanExample] = []
     for p in paths:
         out += read_clean_examples(p, **kwargs)

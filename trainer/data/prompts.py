@@ -9,26 +9,22 @@ import datetime
 import re
 from typing import Any, Mapping
 
+from trainer import tasks
+from trainer.util.calendar import WEEKDAYS_EN
+
 # Facts that steer the whole message come first; the rest follow in key order so a prompt is
 # a pure function of its inputs.
-_LEADING_FACTS = ("language", "channel")
-
-TASK_DESCRIPTIONS = {
-    "appointment_reminder": "Remind the patient of an upcoming appointment.",
-    "follow_up_survey": "Invite the patient to a short follow-up survey about a recent visit.",
-    "lab_results_ready": "Tell the patient that lab results are ready, without stating any result.",
-    "prescription_refill": "Tell the patient about a prescription refill.",
-    "post_discharge_checkin": "Check in on the patient after a hospital discharge.",
-    "no_show_followup": "Follow up kindly on a missed appointment and offer to rebook.",
-    "preventive_care_reminder": "Remind the patient of due preventive care.",
-    "billing_question_reply": "Answer the patient's billing question.",
-}
+LEADING_FACTS = ("language", "channel")
 
 RESPONSE_MARKER = "### Message:\n"
 
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def task_description(task: str) -> str | None:
+    """The prompt's line saying what to write (trainer/tasks.py); None for a task not registered."""
+    spec = tasks.TASKS.get(task)
+    return spec.description if spec else None
 
 
 def format_fact_value(value: Any) -> str:
@@ -44,17 +40,18 @@ def format_fact_value(value: Any) -> str:
             day = datetime.date(*(int(g) for g in date.groups()))
         except ValueError:
             return text  # not a calendar date (2026-02-30): left as written
-        text += f" ({WEEKDAYS[day.weekday()]})"
+        text += f" ({WEEKDAYS_EN[day.weekday()]})"
     return text
 
 
 def format_prompt(task: str, facts: Mapping[str, Any]) -> str:
     """Returns the prompt text; the response follows it directly."""
-    keys = [k for k in _LEADING_FACTS if k in facts]
-    keys += sorted(k for k in facts if k not in _LEADING_FACTS)
+    keys = [k for k in LEADING_FACTS if k in facts]
+    keys += sorted(k for k in facts if k not in LEADING_FACTS)
     lines = [f"### Task: {task}"]
-    if task in TASK_DESCRIPTIONS:
-        lines.append(TASK_DESCRIPTIONS[task])
+    description = task_description(task)
+    if description:
+        lines.append(description)
     lines.append("### Facts:")
     lines += [f"- {k}: {format_fact_value(facts[k])}" for k in keys]
     return "\n".join(lines) + "\n" + RESPONSE_MARKER

@@ -9,29 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
-TASKS = (
-    "appointment_reminder",
-    "follow_up_survey",
-    "lab_results_ready",
-    "prescription_refill",
-    "post_discharge_checkin",
-    "no_show_followup",
-    "preventive_care_reminder",
-    "billing_question_reply",
-)
+from trainer import tasks as task_registry
+from trainer.util.jsonl import RecordError, append_jsonl, iter_lines, write_jsonl
+
+__all__ = ["CleanExample", "RecordError", "parse_clean_example", "read_clean_examples", "write_jsonl",
+           "known_tasks"]
 
 _FACT_VALUE_TYPES = (str, int, float, bool)
-
-
-class RecordError(ValueError):
-    """A record that breaks the data contract; says where and which field."""
-
-    def __init__(self, path: str, line: int, field: str, message: str):
-        self.path, self.line, self.field, self.message = path, line, field, message
-        super().__init__(f"{path}:{line}: field '{field}': {message}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,16 +69,9 @@ def parse_clean_example(
     )
 
 
-def iter_jsonl(path: str) -> Iterator[tuple[int, str]]:
-    """Yields (1-based line number, text) of non-blank lines; non-UTF-8 bytes raise RecordError."""
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise RecordError(path, number, "<line>", f"not UTF-8 (byte offset {e.start} in line)") from e
-            if text.strip():
-                yield number, text
+def known_tasks() -> tuple[str, ...]:
+    """The task names a clean example may carry (trainer/tasks.py)."""
+    return task_registry.task_names()
 
 
 def read_clean_examples(
@@ -113,7 +92,7 @@ def read_clean_examples(
     examples: list[CleanExample] = []
     rejects: list[dict[str, Any]] = []
     seen_ids: dict[str, int] = {}
-    for number, text in iter_jsonl(path):
+    for number, text in iter_lines(path):
         try:
             try:
                 obj = json.loads(text)
@@ -129,21 +108,5 @@ def read_clean_examples(
                 raise
             rejects.append({"file": e.path, "line": e.line, "field": e.field, "error": e.message, "raw": text.rstrip("\n")})
     if rejects_path:
-        os.makedirs(os.path.dirname(os.path.abspath(rejects_path)), exist_ok=True)
-        with open(rejects_path, "a", encoding="utf-8") as f:
-            for r in rejects:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        append_jsonl(rejects_path, rejects)
     return examples
-
-
-def write_jsonl(path: str, rows: Iterable[dict[str, Any]]) -> int:
-    """Writes rows atomically (temp file, then rename) so readers never see half a file."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    n = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            n += 1
-    os.replace(tmp, path)
-    return n

@@ -10,7 +10,7 @@ import hashlib
 import random
 from typing import Any, Mapping, Sequence
 
-from trainer.data.prompts import TASK_DESCRIPTIONS, format_fact_value
+from trainer.data.prompts import format_fact_value, task_description
 
 _LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 _HIDDEN_FACTS = ("language", "channel")
@@ -35,7 +35,7 @@ def baseline_prompt(task: str, facts: Mapping[str, Any], shots: Sequence[Mapping
     """An instruction for the base model; the message follows the final 'Message:' line."""
     language = _LANGUAGE_NAMES.get(str(facts.get("language", "en")), str(facts.get("language", "English")))
     channel = str(facts.get("channel", "")).lower()
-    what = TASK_DESCRIPTIONS.get(task, f"Write a message for the task: {task.replace('_', ' ')}.")
+    what = task_description(task) or f"Write a message for the task: {task.replace('_', ' ')}."
     rules = [
         f"Write the message in {language}.",
         "Use every fact below, written exactly as given (names, dates, times, phone numbers, "

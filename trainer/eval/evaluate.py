@@ -19,37 +19,17 @@ from typing import Any, Callable, Mapping, Sequence
 
 import ml_collections
 
-from trainer.data.records import read_clean_examples, write_jsonl
-from trainer.eval import facts as facts_lib
+from trainer import facts as facts_lib
+from trainer.eval.config import default_config
+from trainer.data.records import read_clean_examples
 from trainer.eval import human as human_lib
 from trainer.eval import metrics as metrics_lib
+from trainer.eval import registry
 from trainer.eval import report as report_lib
+from trainer.util.files import atomic_open
+from trainer.util.jsonl import read_jsonl, write_jsonl
 
 Generator = Callable[[list[dict]], list[str]]
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """The eval section (the lead composes it as config.eval)."""
-    c = ml_collections.ConfigDict()
-    c.n_bootstrap = 1000
-    c.n_bootstrap_per_task = 1000
-    c.confidence = 0.95
-    c.seed = 0
-    # Paired test: first minus second. Both must be generator names for a comparison.
-    c.compare = ("finetuned", "baseline")
-    c.bleu_tokenize = "13a"
-    c.chrf_word_order = 0  # 2 = chrF++
-    c.facts = facts_lib.default_config()
-    c.report_examples = 100
-    c.human = ml_collections.ConfigDict()
-    c.human.export = True
-    c.human.n_examples = 50  # examples per sheet (each rated once per model); 0 = all
-    c.human.seed = 0
-    # For the lead's baseline generator (trainer.eval.baseline.baseline_prompts).
-    c.baseline = ml_collections.ConfigDict()
-    c.baseline.n_shots = 2
-    c.baseline.seed = 0
-    return c
 
 
 def _section(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -96,19 +76,6 @@ def _generate(name: str, gen: Generator, examples: list[dict]) -> list[str]:
     return [o.strip() for o in outputs]
 
 
-def _fact_stats(scores: Sequence[Mapping[str, Any]]) -> dict[str, metrics_lib.Stat]:
-    ratio = metrics_lib.ratio_stat
-    return {
-        "fact_recall": ratio([len(s["facts_stated"]) if s["key_facts"] else None for s in scores],
-                             [s["key_facts"] for s in scores]),
-        "fact_accuracy": ratio([float(s["faithful"]) for s in scores]),
-        "hallucination_rate": ratio([float(s["hallucinated"]) for s in scores]),
-        "sms_length_ok": ratio([None if s["sms_length_ok"] is None else float(s["sms_length_ok"]) for s in scores]),
-        "reading_grade": ratio([s["reading_grade"] for s in scores]),
-        "language_match": ratio([float(s["language_match"]) for s in scores]),
-    }
-
-
 def _recall_by_fact(scores: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float | int]]:
     stated, total = Counter(), Counter()
     for s in scores:
@@ -119,24 +86,30 @@ def _recall_by_fact(scores: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, 
 
 def score_model(cfg: ml_collections.ConfigDict, examples: list[dict], outputs: list[str],
                 counts) -> tuple[dict[str, Any], dict[str, metrics_lib.Stat], list[dict], dict[str, str]]:
-    """Metrics, CIs and per-task breakdown of one model; also its Stats and per-example scores."""
-    refs = [e["reference"] for e in examples]
-    stats, signatures, per_example_text = metrics_lib.text_metric_stats(
-        outputs, refs, cfg.bleu_tokenize, cfg.chrf_word_order)
+    """Every registered metric with its CI, the per-task breakdown and the fact details of one model.
+
+    Also returns the metrics' Stats (for the paired test), the per-example scores and the text
+    metrics' signatures.
+    """
     scores = [facts_lib.score_output(o, e["task"], e["facts"], cfg.facts) for o, e in zip(outputs, examples)]
-    for i, s in enumerate(scores):
-        s.update({k: per_example_text[k][i] for k in ("chrf", "rougeL")})
-    stats.update(_fact_stats(scores))
+    batch = registry.Batch(outputs, examples, scores, cfg.bleu_tokenize, cfg.chrf_word_order)
+    metrics = registry.all_metrics()
+    # Per-example values first, so an example metric may read another metric's value.
+    for metric in metrics:
+        if metric.per_example is not None:
+            for s, v in zip(scores, metric.per_example(batch)):
+                s[metric.name] = v
+    stats = {metric.name: metric.stat(batch) for metric in metrics}
     values, cis = metrics_lib.summarize(stats, counts, cfg.confidence)
-    result: dict[str, Any] = {name: values[name] for name in report_lib.METRICS}
-    result["ci"] = {name: cis[name] for name in report_lib.METRICS}
+    result: dict[str, Any] = dict(values)
+    result["ci"] = cis
     result["per_task"] = metrics_lib.per_group(stats, [e["task"] for e in examples], cfg.n_bootstrap_per_task,
                                                cfg.seed, cfg.confidence)
     result["recall_by_fact"] = _recall_by_fact(scores)
     kinds = Counter(h["kind"] for s in scores for h in s["hallucinations"])
     result["hallucinations_by_kind"] = {k: kinds.get(k, 0) for k in facts_lib.HALLUCINATION_KINDS}
     result["n_hallucinations"] = sum(kinds.values())
-    return result, stats, scores, signatures
+    return result, stats, scores, batch.signatures()
 
 
 def _human_section(cfg: ml_collections.ConfigDict, out_dir: str) -> dict[str, Any] | None:
@@ -166,7 +139,7 @@ def run_eval(config: ml_collections.ConfigDict, workdir: str, examples: Sequence
     a, b = tuple(cfg.compare)
     if a in outputs and b in outputs and counts is not None:
         metrics["comparison"] = {"models": [a, b], "metrics": {
-            m: metrics_lib.paired_bootstrap(all_stats[a][m], all_stats[b][m], counts) for m in report_lib.METRICS}}
+            m: metrics_lib.paired_bootstrap(all_stats[a][m], all_stats[b][m], counts) for m in registry.names()}}
     signatures["bootstrap"] = (f"resamples:{cfg.n_bootstrap}|seed:{cfg.seed}|ci:{cfg.confidence}|"
                                "percentile|paired:sacrebleu-bs")
     metrics["signatures"] = signatures
@@ -193,11 +166,10 @@ def run_eval(config: ml_collections.ConfigDict, workdir: str, examples: Sequence
 
 
 def _write_json(path: str, obj: Any) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
+    # Not util.files.write_json: metrics.json is indented and ends with a newline, for diffs.
+    with atomic_open(path) as f:
         json.dump(obj, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    os.replace(tmp, path)
 
 
 def rerender(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -206,8 +178,7 @@ def rerender(config: ml_collections.ConfigDict, workdir: str) -> dict:
     out_dir = os.path.join(workdir, "eval")
     with open(os.path.join(out_dir, "metrics.json"), encoding="utf-8") as f:
         metrics = json.load(f)
-    with open(os.path.join(out_dir, "predictions.jsonl"), encoding="utf-8") as f:
-        predictions = [json.loads(line) for line in f if line.strip()]
+    predictions = read_jsonl(os.path.join(out_dir, "predictions.jsonl"))
     human = _human_section(cfg, out_dir)
     metrics.pop("human", None)
     if human:

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from trainer.data.records import RecordError
+from trainer.util.jsonl import RecordError
 from trainer.eval.metrics import bootstrap_counts, confidence_interval
 
 DIMENSIONS = ("relevance", "accuracy", "empathy", "personalization")

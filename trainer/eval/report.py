@@ -10,19 +10,9 @@ import html
 import os
 from typing import Any, Mapping, Sequence
 
-SCORE_METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum")
-FACT_METRICS = ("fact_recall", "fact_accuracy", "hallucination_rate", "sms_length_ok", "reading_grade",
-                "language_match")
-METRICS = SCORE_METRICS + FACT_METRICS
-LABELS = {
-    "bleu": "BLEU (0-100)", "chrf": "chrF (0-100)", "rouge1": "ROUGE-1 F1", "rouge2": "ROUGE-2 F1",
-    "rougeL": "ROUGE-L F1", "rougeLsum": "ROUGE-Lsum F1", "fact_recall": "Fact recall (key facts stated)",
-    "fact_accuracy": "Fully faithful (all key facts, nothing invented)",
-    "hallucination_rate": "Hallucination rate (messages with an invented detail)",
-    "sms_length_ok": "SMS within length limit", "reading_grade": "Reading grade (US school grade)",
-    "language_match": "Written in the requested language",
-}
-TASK_METRICS = ("chrf", "rougeL", "fact_recall", "hallucination_rate")
+from trainer.eval import registry
+from trainer.util.files import atomic_open, write_text
+
 DIGITS = 4
 
 
@@ -115,34 +105,44 @@ def _bars(ax, groups: Sequence[str], series: Mapping[str, Sequence[float | None]
     ax.legend(fontsize=8, ncol=max(1, len(series)), loc="upper right")
 
 
+def _save(fig, path: str) -> None:
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=90)
+
+
 def make_plots(metrics: Mapping[str, Any], out_dir: str) -> dict[str, str]:
     """Writes the PNGs; returns {name: file name}."""
     plt = _plt()
     models = models_of(metrics)
     files: dict[str, str] = {}
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 3]})
-    for ax, names, title in ((axes[0], ("bleu", "chrf"), "0-100"),
-                             (axes[1], ("rouge1", "rouge2", "rougeL", "rougeLsum", "fact_recall", "fact_accuracy",
-                                        "hallucination_rate", "sms_length_ok", "language_match"), "0-1")):
-        _bars(ax, names, {m: [_get(metrics, m, n) for n in names] for m in models},
-              {m: [_get(metrics, m, "ci", n) for n in names] for m in models})
-        ax.set_title(f"Overall ({title}), 95% bootstrap CI")
-    fig.tight_layout()
-    files["overall"] = "overall.png"
-    fig.savefig(os.path.join(out_dir, files["overall"]), dpi=90)
-    plt.close(fig)
+    panels = registry.plot_panels()
+    if panels:
+        # About three bars' worth of width per unit, so a panel of two metrics stays narrow.
+        ratios = [max(1, round(len(names) / 3)) for names in panels.values()]
+        fig, axes = plt.subplots(1, len(panels), figsize=(12, 4), gridspec_kw={"width_ratios": ratios},
+                                 squeeze=False)
+        for ax, (title, names) in zip(axes[0], panels.items()):
+            _bars(ax, names, {m: [_get(metrics, m, n) for n in names] for m in models},
+                  {m: [_get(metrics, m, "ci", n) for n in names] for m in models})
+            ax.set_title(f"Overall ({title}), 95% bootstrap CI")
+        fig.tight_layout()
+        files["overall"] = "overall.png"
+        _save(fig, os.path.join(out_dir, files["overall"]))
+        plt.close(fig)
 
     tasks = sorted({t for m in models for t in (_get(metrics, m, "per_task") or {})})
-    fig, axes = plt.subplots(1, len(TASK_METRICS), figsize=(5 * len(TASK_METRICS), 4))
-    for ax, name in zip(axes, TASK_METRICS):
-        _bars(ax, tasks, {m: [_get(metrics, m, "per_task", t, name) for t in tasks] for m in models},
-              {m: [_get(metrics, m, "per_task", t, "ci", name) for t in tasks] for m in models})
-        ax.set_title(f"{name} by task")
-    fig.tight_layout()
-    files["per_task"] = "per_task.png"
-    fig.savefig(os.path.join(out_dir, files["per_task"]), dpi=90)
-    plt.close(fig)
+    task_metrics = registry.per_task_names()
+    if task_metrics:
+        fig, axes = plt.subplots(1, len(task_metrics), figsize=(5 * len(task_metrics), 4), squeeze=False)
+        for ax, name in zip(axes[0], task_metrics):
+            _bars(ax, tasks, {m: [_get(metrics, m, "per_task", t, name) for t in tasks] for m in models},
+                  {m: [_get(metrics, m, "per_task", t, "ci", name) for t in tasks] for m in models})
+            ax.set_title(f"{name} by task")
+        fig.tight_layout()
+        files["per_task"] = "per_task.png"
+        _save(fig, os.path.join(out_dir, files["per_task"]))
+        plt.close(fig)
 
     keys = sorted({k for m in models for k in (_get(metrics, m, "recall_by_fact") or {})})
     kinds = sorted({k for m in models for k in (_get(metrics, m, "hallucinations_by_kind") or {})})
@@ -154,7 +154,7 @@ def make_plots(metrics: Mapping[str, Any], out_dir: str) -> dict[str, str]:
     axes[1].set_title("Invented details by kind (count)")
     fig.tight_layout()
     files["facts"] = "facts.png"
-    fig.savefig(os.path.join(out_dir, files["facts"]), dpi=90)
+    _save(fig, os.path.join(out_dir, files["facts"]))
     plt.close(fig)
 
     human = metrics.get("human")
@@ -167,7 +167,7 @@ def make_plots(metrics: Mapping[str, Any], out_dir: str) -> dict[str, str]:
         ax.set_title("Human ratings (1-5), 95% bootstrap CI")
         fig.tight_layout()
         files["human"] = "human.png"
-        fig.savefig(os.path.join(out_dir, files["human"]), dpi=90)
+        _save(fig, os.path.join(out_dir, files["human"]))
         plt.close(fig)
     return files
 
@@ -218,23 +218,25 @@ def _html_overall(metrics: Mapping[str, Any], models: list[str]) -> list[str]:
         a, b = comp["models"]
         head += f"<th>delta ({html.escape(a)} - {html.escape(b)})</th><th>p-value (paired bootstrap)</th>"
     rows = [f"<table id='overall'><tr><th>metric</th>{head}</tr>"]
-    for name in METRICS:
+    labels = registry.labels()
+    for name in registry.names():
         cells = "".join(_cell(metrics, m, name) + _ci_cell(metrics, m, "ci", name) for m in models)
         if comp.get("metrics"):
             cells += _cell(metrics, "comparison", "metrics", name, "delta")
             cells += _cell(metrics, "comparison", "metrics", name, "p_value")
-        rows.append(f"<tr><th>{html.escape(LABELS[name])}</th>{cells}</tr>")
+        rows.append(f"<tr><th>{html.escape(labels[name])}</th>{cells}</tr>")
     rows.append("</table>")
     return rows
 
 
 def _html_per_task(metrics: Mapping[str, Any], models: list[str]) -> list[str]:
     tasks = sorted({t for m in models for t in (_get(metrics, m, "per_task") or {})})
-    head = "".join(f"<th>{html.escape(m)} {n}</th>" for n in TASK_METRICS for m in models)
+    task_metrics = registry.per_task_names()
+    head = "".join(f"<th>{html.escape(m)} {n}</th>" for n in task_metrics for m in models)
     rows = [f"<table id='per_task'><tr><th>task</th><th>n</th>{head}</tr>"]
     for t in tasks:
         cells = _cell(metrics, models[0], "per_task", t, "n")
-        cells += "".join(_cell(metrics, m, "per_task", t, n) for n in TASK_METRICS for m in models)
+        cells += "".join(_cell(metrics, m, "per_task", t, n) for n in task_metrics for m in models)
         rows.append(f"<tr><th>{html.escape(t)}</th>{cells}</tr>")
     rows.append("</table>")
     return rows
@@ -353,19 +355,21 @@ def render_markdown(metrics: Mapping[str, Any], predictions: Sequence[Mapping[st
     if comp.get("metrics"):
         head += ["delta", "p-value"]
     lines += [_md_row(head), _md_row(["---"] * len(head))]
-    for name in METRICS:
-        row = [LABELS[name]] + [c for m in models for c in (fmt(_get(metrics, m, name)), _md_ci(_get(metrics, m, "ci", name)))]
+    labels = registry.labels()
+    for name in registry.names():
+        row = [labels[name]] + [c for m in models for c in (fmt(_get(metrics, m, name)), _md_ci(_get(metrics, m, "ci", name)))]
         if comp.get("metrics"):
             row += [fmt(_get(comp, "metrics", name, "delta")), fmt(_get(comp, "metrics", name, "p_value"))]
         lines.append(_md_row(row))
     if "overall" in images:
         lines += ["", f"![overall]({images['overall']})"]
     tasks = sorted({t for m in models for t in (_get(metrics, m, "per_task") or {})})
-    head = ["task", "n"] + [f"{m} {n}" for n in TASK_METRICS for m in models]
+    task_metrics = registry.per_task_names()
+    head = ["task", "n"] + [f"{m} {n}" for n in task_metrics for m in models]
     lines += ["", "## By task", "", _md_row(head), _md_row(["---"] * len(head))]
     for t in tasks:
         lines.append(_md_row([t, fmt(_get(metrics, models[0], "per_task", t, "n"))]
-                             + [fmt(_get(metrics, m, "per_task", t, n)) for n in TASK_METRICS for m in models]))
+                             + [fmt(_get(metrics, m, "per_task", t, n)) for n in task_metrics for m in models]))
     if "per_task" in images:
         lines += ["", f"![per task]({images['per_task']})"]
     lines += ["", "## Fact accuracy and invented details", ""]
@@ -416,9 +420,7 @@ def write_report(metrics: Mapping[str, Any], predictions: Sequence[Mapping[str, 
     os.makedirs(out_dir, exist_ok=True)
     images = make_plots(metrics, out_dir)
     paths = {"html": os.path.join(out_dir, "report.html"), "md": os.path.join(out_dir, "report.md")}
-    with open(paths["html"], "w", encoding="utf-8") as f:
-        f.write(render_html(metrics, predictions, images, max_examples))
-    with open(paths["md"], "w", encoding="utf-8") as f:
-        f.write(render_markdown(metrics, predictions, images, min(max_examples, 20)))
+    write_text(paths["html"], render_html(metrics, predictions, images, max_examples))
+    write_text(paths["md"], render_markdown(metrics, predictions, images, min(max_examples, 20)))
     paths.update({k: os.path.join(out_dir, v) for k, v in images.items()})
     return paths

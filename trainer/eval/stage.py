@@ -1,8 +1,8 @@
 """The eval stage: prompted base model vs fine-tuned adapter on one held-out file, same decoding.
 
-    python -m trainer.main --config=configs/X.py --workdir=DIR --mode=eval [--eval_file=FILE.jsonl]
+    python -m trainer.main --config=configs/X.py --workdir=DIR --mode=eval [--config.eval.file=FILE.jsonl]
 
-Without --eval_file it takes DIR/data/test.jsonl (written by the prepare stage) when present,
+Without eval.file it takes DIR/data/test.jsonl (written by the prepare stage) when present,
 else the shipped held-out sample. The base model is loaded once: the baseline generates first,
 then the adapter is attached to the same weights for the fine-tuned run.
 """
@@ -14,32 +14,19 @@ from typing import Any
 import ml_collections
 from absl import logging
 
+from trainer.data import files
 from trainer.data.prompts import format_prompt
 from trainer.eval import baseline, evaluate
 from trainer.models import backbones, generate, lora
-from trainer.train.samples import SAMPLE_HELDOUT
-from trainer.train.sft import SAMPLE_TRAIN
-
-
-def default_generation_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.max_examples = 0  # 0 = every example of the eval file
-    c.max_new_tokens = 96
-    c.batch_size = 8
-    c.sampler = "greedy"  # the same decoding for both models
-    return c
 
 
 def resolve_eval_file(workdir: str, eval_file: str | None) -> str:
-    if eval_file:
-        return eval_file
-    prepared = os.path.join(workdir, "data", "test.jsonl")
-    return prepared if os.path.exists(prepared) else SAMPLE_HELDOUT
+    return files.heldout_file(workdir, eval_file or "")
 
 
-def run(cfg: ml_collections.ConfigDict, workdir: str, eval_file: str | None = None) -> dict[str, Any]:
+def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     gen_cfg = cfg.eval.generation
-    path = resolve_eval_file(workdir, eval_file)
+    path = resolve_eval_file(workdir, cfg.eval.file)
     examples = evaluate.load_examples(path)
     if gen_cfg.max_examples:
         examples = examples[: gen_cfg.max_examples]
@@ -48,7 +35,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str, eval_file: str | None = No
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
     logging.info("eval on %d examples of %s", len(examples), path)
 
-    train_file = cfg.data.train_file or SAMPLE_TRAIN
+    train_file = cfg.data.train_file or files.SAMPLE_TRAIN
     shots_pool = evaluate.load_examples(train_file) if cfg.eval.baseline.n_shots else []
     seq_len = cfg.data.seq_len + gen_cfg.max_new_tokens
     bundle = backbones.build_backbone(cfg.model)

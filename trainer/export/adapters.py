@@ -51,7 +51,7 @@ class _SlotLayer:
         self.path = path
         self.layer = layer
         self.owner = owner
-        self.axes = lora._kernel_axes(layer)
+        self.axes = lora.kernel_axes(layer)
         dims = dict(zip(self.axes.kernel, layer.kernel.shape))
         self.a_shape = tuple(int(dims[c]) for c in self.axes.contracted) + (rank,)
         self.b_shape = (rank,) + tuple(int(dims[c]) for c in self.axes.produced)

@@ -23,7 +23,9 @@ from typing import Mapping
 
 import tensorflow as tf
 
+from trainer import tasks
 from trainer.data import prompts as py_prompts
+from trainer.util.calendar import WEEKDAYS_EN
 
 _WS = "[ \\t\\n\\r]*"  # JSON whitespace
 _STR = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
@@ -158,7 +160,7 @@ def _with_weekday(text: tf.Tensor) -> tf.Tensor:
     day_of_year = (153 * tf.math.floormod(month + 9, 12) + 2) // 5 + day - 1
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
     days = era * 146097 + day_of_era - 719468
-    weekday = tf.gather(tf.constant(py_prompts.WEEKDAYS), tf.math.floormod(days + 3, 7))
+    weekday = tf.gather(tf.constant(WEEKDAYS_EN), tf.math.floormod(days + 3, 7))
     return tf.where(valid, text + " (" + weekday + ")", text)
 
 
@@ -238,7 +240,7 @@ def _json_request_to_prompt(request: tf.Tensor, task_lines: tf.Tensor, task_name
     )
 
     rank = _code_point_order(keys)
-    leading = py_prompts._LEADING_FACTS
+    leading = py_prompts.LEADING_FACTS
     sort_key = rank
     for i, name in enumerate(leading):
         sort_key = tf.where(keys == name, i - len(leading), sort_key)
@@ -250,7 +252,7 @@ def _json_request_to_prompt(request: tf.Tensor, task_lines: tf.Tensor, task_name
 
 def format_prompts(requests: tf.Tensor, task_descriptions: Mapping[str, str] | None = None) -> tf.Tensor:
     """[B] request strings -> [B] prompts; JSON requests become `format_prompt(task, facts)`."""
-    descriptions = dict(py_prompts.TASK_DESCRIPTIONS if task_descriptions is None else task_descriptions)
+    descriptions = dict(tasks.descriptions() if task_descriptions is None else task_descriptions)
     task_names = tf.constant(list(descriptions) or [""], tf.string)
     task_lines = tf.constant([d + "\n" for d in descriptions.values()] or [""], tf.string)
     if not descriptions:

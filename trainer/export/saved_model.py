@@ -33,42 +33,11 @@ from typing import Any
 import ml_collections
 import tensorflow as tf
 
-from trainer.export import generation, prompt_graph
+from trainer.export import adapters, generation, prompt_graph, serving
+from trainer.export.config import default_config
 
 SAVED_MODEL_FILE = "saved_model.pb"
 EXPORT_INFO_FILE = "carelora_export.json"  # in assets.extra: how the export was made
-
-
-def default_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.model_name = "carelora"
-    c.version = 1
-    # Request defaults (a request may override each one).
-    c.max_new_tokens = 128
-    c.temperature = 0.0
-    c.top_k = 0
-    c.top_p = 1.0
-    c.seed = -1
-    # Static limits of the graph.
-    c.max_new_tokens_cap = 256  # largest max_new_tokens a request may ask for
-    c.max_prompt_tokens = 768  # longer prompts lose tokens from the left
-    c.sample_pool = 1024  # top-k/top-p sample among this many most likely tokens
-    c.add_start_token = True  # as keras-hub's CausalLMPreprocessor does at training time
-    c.stop_token_ids = ()  # () = the tokenizer's end token and <end_of_turn> when it has one
-    c.jit_compile = True
-    c.length_bucket = 64
-    c.pad_batch_to_power_of_two = True
-    # Adapter slots (0 = plain merged export); see adapters.py.
-    c.adapter_slots = 0
-    c.adapter_rank = 16
-    c.adapter_targets = ("query", "value")
-    # TF Serving files (serving.py).
-    c.serving_base_path = ""  # base_path written in models.config; "" = absolute export path
-    c.warmup = True
-    c.warmup_batch_sizes = (1, 8)
-    c.warmup_max_new_tokens = 4
-    c.ids_model_name = ""  # e.g. "carelora_ids": also export a token-id-only model (core TF ops)
-    return c
 
 
 def _tokenizer_ids(tokenizer: Any, cfg: ml_collections.ConfigDict) -> tuple[tuple[int, ...], int, int | None]:
@@ -144,8 +113,6 @@ class GenerationModule(tf.Module):
         self.adapters = None
         forward_context = None
         if int(cfg.adapter_slots) > 0:
-            from trainer.export import adapters
-
             self.adapters = adapters.AdapterSlots(
                 backbone, int(cfg.adapter_slots), int(cfg.adapter_rank), tuple(cfg.adapter_targets)
             )
@@ -395,8 +362,6 @@ def _ids_only_root(module: GenerationModule, signatures: dict[str, Any]) -> tupl
 
 
 def _write_version(root: tf.Module, signatures: dict, out: str, info: dict, warmup_logs: list | None) -> str:
-    from trainer.export import serving
-
     if tf.io.gfile.exists(os.path.join(out, SAVED_MODEL_FILE)):
         raise FileExistsError(f"{out} already holds a SavedModel; TF Serving versions are immutable")
     tmp = out + ".tmp"
@@ -421,8 +386,6 @@ def export_module(
     Reusing the module that was called in process saves tracing it again, and guarantees the
     served graph is the one that was checked.
     """
-    from trainer.export import serving
-
     cfg = module._cfg
     if int(version) < 1:
         raise ValueError(f"TF Serving versions are positive integers, got {version}")

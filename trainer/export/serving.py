@@ -28,6 +28,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from trainer.export import adapters as adapter_lib
+
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MODELS_CONFIG_FILE = "models.config"
 
@@ -150,8 +152,6 @@ def add_adapters(
     `adapters` maps a request-visible name to a LoRA .npz saved by `trainer.models.lora.save_adapter`.
     """
     import tensorflow as tf
-
-    from trainer.export import adapters as adapter_lib
 
     src = os.path.join(model_dir, str(int(from_version)))
     dst = os.path.join(model_dir, str(int(to_version)))

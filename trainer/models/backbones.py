@@ -16,6 +16,9 @@ from typing import Any
 import ml_collections
 import numpy as np
 
+from trainer.models import sources, tokenizers
+from trainer.models.lora import kernel_axes
+
 
 @dataclasses.dataclass
 class ModelBundle:
@@ -41,18 +44,6 @@ class ModelBundle:
     @property
     def max_sequence_length(self) -> int | None:
         return getattr(self.backbone, "max_sequence_length", None)
-
-
-def default_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.source = "tiny_gpt2"
-    c.dtype = "float32"
-    c.cache_dir = ""  # where converted weights/tokenizers are cached; "" = ~/.cache/carelora
-    c.seed = 0  # random init of tiny models
-    c.tiny = ml_collections.ConfigDict(
-        dict(num_layers=2, num_heads=2, hidden_dim=64, intermediate_dim=128, head_dim=32, max_sequence_length=512)
-    )
-    return c
 
 
 def family_of(backbone: Any) -> str:
@@ -87,12 +78,10 @@ def _fan_in_init(backbone, seed: int) -> None:
     """
     import keras
 
-    from trainer.models.lora import _kernel_axes
-
     rng = np.random.default_rng(seed + 1)
     for layer in backbone._flatten_layers(include_self=False):
         if isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense)):
-            axes = _kernel_axes(layer)
+            axes = kernel_axes(layer)
             dims = dict(zip(axes.kernel, layer.kernel.shape))
             fan_in = int(np.prod([dims[c] for c in axes.contracted]))
             layer.kernel.assign(rng.normal(0.0, fan_in**-0.5, layer.kernel.shape).astype("float32"))
@@ -100,8 +89,6 @@ def _fan_in_init(backbone, seed: int) -> None:
 
 def _tiny_gpt2(cfg: ml_collections.ConfigDict) -> ModelBundle:
     import keras_hub
-
-    from trainer.models import tokenizers
 
     tokenizer = tokenizers.gpt2_tokenizer()
     t = cfg.tiny
@@ -122,8 +109,6 @@ def _tiny_gpt2(cfg: ml_collections.ConfigDict) -> ModelBundle:
 
 def _tiny_gemma(cfg: ml_collections.ConfigDict) -> ModelBundle:
     import keras_hub
-
-    from trainer.models import tokenizers
 
     tokenizer = tokenizers.tiny_gemma_tokenizer()
     t = cfg.tiny
@@ -159,7 +144,5 @@ def build_backbone(cfg: ml_collections.ConfigDict) -> ModelBundle:
         return _tiny_gpt2(cfg)
     if source == "tiny_gemma":
         return _tiny_gemma(cfg)
-    from trainer.models import sources  # real weights; imported lazily (gguf, converters)
-
     backbone, tokenizer = sources.load_source(source, dtype=cfg.dtype, cache_dir=cfg.cache_dir or None)
     return ModelBundle(backbone, tokenizer, family_of(backbone), source)

@@ -15,9 +15,11 @@ import shutil
 import struct
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+
+from trainer.util import files
 
 CACHE_ENV = "CARELORA_CACHE"
 _CACHE_FORMAT = 2  # bump when the cached layout or the mapping changes
@@ -392,7 +394,8 @@ def _write_cache_entry(entry: Path, config: dict, proto: bytes, arrays: dict) ->
     entry.mkdir(parents=True, exist_ok=True)
     if (entry / "config.json").exists():
         return  # another process finished the same entry meanwhile
-    _atomic_write(entry / "tokenizer.model", lambda f: f.write(proto))
+    with files.atomic_open(str(entry / "tokenizer.model"), "wb") as f:
+        f.write(proto)
     staging = Path(tempfile.mkdtemp(dir=entry, prefix="weights."))
     try:
         for name, value in arrays.items():
@@ -401,18 +404,4 @@ def _write_cache_entry(entry: Path, config: dict, proto: bytes, arrays: dict) ->
         os.replace(staging, entry / "weights")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _atomic_write(entry / "config.json", lambda f: f.write(json.dumps(config, indent=2).encode()))
-
-
-def _atomic_write(target: Path, write: Callable) -> None:
-    """Write through a temp file and rename, so a concurrent reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    files.write_text(str(entry / "config.json"), json.dumps(config, indent=2))

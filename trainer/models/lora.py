@@ -12,6 +12,7 @@ cost. Adapters save to a small .npz that round-trips exactly.
 from __future__ import annotations
 
 import dataclasses
+import os
 import json
 import re
 import string
@@ -19,6 +20,8 @@ from typing import Any, Iterable, Sequence
 
 import keras
 import numpy as np
+
+from trainer.util import files
 
 # Friendly target names -> layer names in keras-hub backbones (Gemma/Gemma 3 and GPT-2).
 TARGET_ALIASES: dict[str, tuple[str, ...]] = {
@@ -33,7 +36,7 @@ TARGET_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 @dataclasses.dataclass(frozen=True)
-class _KernelAxes:
+class KernelAxes:
     """Einsum letters of one kernel: which axes it contracts with x, which it produces."""
 
     equation: str  # the base layer's einsum equation
@@ -42,7 +45,7 @@ class _KernelAxes:
     produced: str  # kernel letters that appear in the output
 
 
-def _kernel_axes(layer: keras.layers.Layer) -> _KernelAxes:
+def kernel_axes(layer: keras.layers.Layer) -> KernelAxes:
     if isinstance(layer, keras.layers.EinsumDense):
         equation = layer.equation
     elif isinstance(layer, keras.layers.Dense):
@@ -55,7 +58,7 @@ def _kernel_axes(layer: keras.layers.Layer) -> _KernelAxes:
     produced = "".join(c for c in kernel_sub if c in output)
     if len(contracted) + len(produced) != len(kernel_sub):
         raise ValueError(f"cannot split kernel axes of equation {equation!r} into inputs and outputs")
-    return _KernelAxes(equation, kernel_sub, contracted, produced)
+    return KernelAxes(equation, kernel_sub, contracted, produced)
 
 
 def _free_letter(used: str) -> str:
@@ -89,7 +92,7 @@ class LoRAWrapper(keras.layers.Layer):
         self.alpha = float(alpha)
         self.dropout_rate = float(dropout)
         self.scale = self.alpha / self.rank
-        self.axes = _kernel_axes(base)
+        self.axes = kernel_axes(base)
         kernel_shape = dict(zip(self.axes.kernel, base.kernel.shape))
         self.fan_in = int(np.prod([kernel_shape[c] for c in self.axes.contracted]))
         self.fan_out = int(np.prod([kernel_shape[c] for c in self.axes.produced]))
@@ -252,11 +255,8 @@ def save_adapter(model: keras.layers.Layer, path: str, metadata: dict[str, Any] 
         layers.append({"path": key, "rank": w.rank, "alpha": w.alpha, "dropout": w.dropout_rate})
     meta = {"format": "carelora-lora-v1", "layers": layers, **(metadata or {})}
     arrays["__metadata__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    tmp = f"{path}.tmp.npz"
-    np.savez(tmp, **arrays)
-    import os
-
-    os.replace(tmp, path)
+    with files.atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)
     return os.path.getsize(path)
 
 

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from trainer.util import files
+
 _NAME = re.compile(r"ckpt-(\d+)\.npz$")
 
 
@@ -50,12 +52,9 @@ def save(
     meta["var_shapes"] = [list(a.shape) for k, a in arrays.items() if k.startswith("var/")]
     arrays["__state__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     final = path_for(directory, step)
-    tmp = final + ".tmp"
-    with open(tmp, "wb") as f:
+    # fsync: a crash right after the rename must not leave an empty newest checkpoint.
+    with files.atomic_open(final, "wb", fsync=True) as f:
         np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
     for _, old in list_checkpoints(directory)[:-keep] if keep > 0 else []:
         os.remove(old)
     return final

@@ -8,26 +8,18 @@ from typing import Any
 
 import ml_collections
 
+from trainer.data import files
 from trainer.data.prompts import format_prompt
 from trainer.data.records import read_clean_examples
 from trainer.models import backbones, generate, lora
 
-SAMPLE_HELDOUT = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "sample", "clean_heldout.jsonl")
 
 
-def default_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.file = ""  # "" = the shipped held-out sample
-    c.count = 4
-    c.max_new_tokens = 96
-    return c
-
-
-def show_samples(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
+def run(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
     adapter = os.path.join(workdir, "adapter", "adapter.npz")
     if not os.path.exists(adapter):
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
-    examples = read_clean_examples(cfg.sample.file or SAMPLE_HELDOUT)[: cfg.sample.count]
+    examples = read_clean_examples(cfg.sample.file or files.SAMPLE_HELDOUT)[: cfg.sample.count]
     bundle = backbones.build_backbone(cfg.model)
     lora.attach_adapter(bundle.backbone, adapter, cfg.lora)
     lm = generate.make_causal_lm(bundle, cfg.data.seq_len + cfg.sample.max_new_tokens)

@@ -19,49 +19,13 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from trainer.data import pipeline
+from trainer.data import files, pipeline
+from trainer.deid import gate
 from trainer.data.records import CleanExample
 from trainer.models import backbones, causal_lm, lora
 from trainer.train import checkpoints, distribute
+from trainer.util import files as util_files
 
-SAMPLE_TRAIN = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "sample", "clean_train.jsonl")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.steps = 100
-    c.batch_size = 8  # rows per optimizer micro-step (global, across replicas)
-    c.grad_accum = 1  # micro-steps per optimizer step
-    c.learning_rate = 2e-4
-    c.warmup_steps = 10
-    c.decay = "cosine"  # cosine | linear | constant (after warmup)
-    c.min_lr_ratio = 0.1
-    c.weight_decay = 0.01
-    c.clip_norm = 1.0
-    # "bf16": the frozen backbone is held and run in bfloat16, adapters stay float32 (only they
-    # train, so nothing else needs float32 master weights). Export and sampling reload float32.
-    c.mixed_precision = ""  # "" | "bf16"
-    c.xla = "auto"  # auto | on | off; auto = on, except bf16 on CPU (see _xla_enabled)
-    c.log_every = 10
-    c.eval_every = 50  # 0 = only at the end
-    c.checkpoint_every = 50
-    c.keep_checkpoints = 3
-    c.early_stop_patience = 0  # evaluations without improvement before stopping; 0 = off
-    c.early_stop_min_delta = 0.0
-    c.seed = 0
-    c.tpu = ""  # TPU address, "local" for a TPU VM; "" = GPUs/CPU
-    c.devices = "auto"  # auto (Mirrored on >1 GPU) | one | mirrored (all local devices)
-    c.stop_after_steps = 0  # testing aid: exit (as if killed) after this many steps of this run
-    return c
-
-
-def lora_default_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.rank = 8
-    c.alpha = 16.0
-    c.dropout = 0.05
-    c.targets = ("query", "value")
-    return c
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -90,25 +54,11 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
         return dict(peak=self.peak, warmup=self.warmup, total=self.total, decay=self.decay, min_ratio=self.min_ratio)
 
 
-def resolve_data_files(cfg: ml_collections.ConfigDict, workdir: str) -> tuple[str, str]:
-    """Train/val paths: explicit config, else the prepare stage's output, else the shipped sample."""
-    prepared = os.path.join(workdir, "data")
-    train_file = cfg.data.train_file
-    if not train_file:
-        candidate = os.path.join(prepared, "train.jsonl")
-        train_file = candidate if os.path.exists(candidate) else SAMPLE_TRAIN
-    val_file = cfg.data.val_file
-    if not val_file and not cfg.data.train_file and train_file != SAMPLE_TRAIN:
-        candidate = os.path.join(prepared, "val.jsonl")
-        val_file = candidate if os.path.exists(candidate) else ""
-    return train_file, val_file
-
-
 def load_examples(cfg: ml_collections.ConfigDict, workdir: str) -> tuple[list[CleanExample], list[CleanExample]]:
     """Train/val examples per `config.data`; a bad line raises or is rejected as configured."""
     data = cfg.data
     read = dict(on_error=data.on_error, rejects_path=os.path.join(workdir, "rejects.jsonl"), tasks=None)
-    train_file, val_file = resolve_data_files(cfg, workdir)
+    train_file, val_file = files.train_files(cfg, workdir)
     logging.info("training data %s; validation %s", train_file, val_file or f"{data.val_fraction:.0%} of patients held out")
     train = pipeline.examples_from([train_file], **read)
     if val_file:
@@ -117,20 +67,18 @@ def load_examples(cfg: ml_collections.ConfigDict, workdir: str) -> tuple[list[Cl
 
 
 def phi_gate_check(cfg: ml_collections.ConfigDict, workdir: str) -> None:
-    """Refuses to train on files that still hold identifiers (trainer/data/phi_gate.py).
+    """Refuses to train on files that still hold identifiers (trainer/deid/gate.py).
 
     The shipped sample is synthetic by construction, so it passes as if allow_synthetic were
     set; any other file needs the config's explicit override to skip the scan.
     """
-    from trainer.data import phi_gate
-
-    gate = cfg.train.phi_gate
-    train_file, val_file = resolve_data_files(cfg, workdir)
-    if gate.allow_synthetic or train_file == SAMPLE_TRAIN:
+    gate_cfg = cfg.train.phi_gate
+    train_file, val_file = files.train_files(cfg, workdir)
+    if gate_cfg.allow_synthetic or train_file == files.SAMPLE_TRAIN:
         # Scanning synthetic data only lists its fake names; skip the cost (a spaCy pass each).
         logging.warning("PHI gate skipped: %s is declared synthetic (train.phi_gate.allow_synthetic)", train_file)
         return
-    phi_gate.run_gate([p for p in (train_file, val_file) if p], gate, deid_config=cfg.prepare.deid)
+    gate.run_gate([p for p in (train_file, val_file) if p], gate_cfg, deid_config=cfg.prepare.deid)
 
 
 def _has_accelerator() -> bool:
@@ -158,10 +106,8 @@ def _truncate_metrics(path: str, last_step: int) -> None:
         return
     with open(path, encoding="utf-8") as f:
         kept = [line for line in f if line.strip() and json.loads(line).get("step", 0) <= last_step]
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with util_files.atomic_open(path) as f:
         f.writelines(kept)
-    os.replace(tmp, path)
 
 
 def build_model(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> backbones.ModelBundle:
@@ -179,7 +125,7 @@ def build_model(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> bac
     return bundle
 
 
-def train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     """Runs (or resumes) the SFT recipe of `cfg` in `workdir`; returns train_summary.json's dict.
 
     bf16 is a per-run choice carried by the backbone's own dtype, never a process-wide policy.

@@ -30,15 +30,9 @@ from typing import Any
 import ml_collections
 from absl import logging
 
+from trainer.data import files as data_files
+from trainer.util import files
 from trainer.train import sft
-
-
-def default_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.axes = ""  # "lora.rank=4,8,16;train.learning_rate=2e-4,5e-4"
-    c.metric = "best_val_loss"  # a number in each trial's train_summary.json; lower is better
-    c.promote_best = True  # copy the best trial's adapter to <workdir>/adapter/
-    return c
 
 
 def _field(cfg: ml_collections.ConfigDict, key: str) -> Any:
@@ -110,7 +104,7 @@ def trial_config(cfg: ml_collections.ConfigDict, point: dict[str, Any], workdir:
         for part in parents:
             node = node[part]
         node[leaf] = value
-    train_file, val_file = sft.resolve_data_files(cfg, workdir)
+    train_file, val_file = data_files.train_files(cfg, workdir)
     trial.data.train_file, trial.data.val_file = train_file, val_file
     return trial
 
@@ -124,13 +118,6 @@ def _finished(trial_dir: str, steps: int) -> dict[str, Any] | None:
     return summary if summary.get("step", 0) >= steps or summary.get("stopped_early") else None
 
 
-def _write_atomic(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _summary_table(results: list[dict[str, Any]], keys: list[str], metric: str) -> str:
     ranked = sorted(results, key=lambda r: (r[metric] is None, r[metric] if r[metric] is not None else 0.0))
     head = ["trial", *keys, metric, "steps", "early stop"]
@@ -142,7 +129,7 @@ def _summary_table(results: list[dict[str, Any]], keys: list[str], metric: str) 
     return "\n".join(lines) + "\n"
 
 
-def run_sweep(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     """Trains every grid point (skipping finished ones); returns best.json's dict."""
     points = grid(cfg)
     keys = list(points[0][1])
@@ -157,7 +144,7 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         summary = _finished(trial_dir, trial.train.steps)
         if summary is None:
             logging.info("sweep trial %d/%d %s: %s", n, len(points), name, point)
-            summary = sft.train(trial, trial_dir)
+            summary = sft.run(trial, trial_dir)
             gc.collect()  # the trial's backbone and compiled steps go before the next one loads
             if summary.get("interrupted"):  # train.stop_after_steps: leave the rest for a rerun
                 logging.info("sweep stopped inside trial %s; rerun to resume", name)
@@ -171,19 +158,17 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             value = None  # a diverged trial ranks last
         results.append({"trial": name, "point": point, metric: value, "step": summary["step"],
                         "stopped_early": bool(summary.get("stopped_early")), "adapter": os.path.join(trial_dir, "adapter", "adapter.npz")})
-        _write_atomic(os.path.join(sweep_dir, "results.jsonl"), "".join(json.dumps(r) + "\n" for r in results))
+        files.write_text(os.path.join(sweep_dir, "results.jsonl"), "".join(json.dumps(r) + "\n" for r in results))
 
     scored = [r for r in results if r[metric] is not None]
     if not scored:
         raise ValueError(f"no trial reported {metric!r}: the sweep needs validation data (data.val_file or data.val_fraction > 0)")
     best = min(scored, key=lambda r: r[metric])
-    _write_atomic(os.path.join(sweep_dir, "summary.md"), _summary_table(results, keys, metric))
-    _write_atomic(os.path.join(sweep_dir, "best.json"), json.dumps(best, indent=2))
+    files.write_text(os.path.join(sweep_dir, "summary.md"), _summary_table(results, keys, metric))
+    files.write_text(os.path.join(sweep_dir, "best.json"), json.dumps(best, indent=2))
     if cfg.sweep.promote_best:
-        target = os.path.join(workdir, "adapter")
-        os.makedirs(target, exist_ok=True)
-        shutil.copyfile(best["adapter"], os.path.join(target, "adapter.npz.tmp"))
-        os.replace(os.path.join(target, "adapter.npz.tmp"), os.path.join(target, "adapter.npz"))
+        with open(best["adapter"], "rb") as src, files.atomic_open(os.path.join(workdir, "adapter", "adapter.npz"), "wb") as dst:
+            shutil.copyfileobj(src, dst)
     logging.info("sweep best: %s (%s %.4f)%s", best["trial"], metric, best[metric],
                  f"; adapter copied to {workdir}/adapter" if cfg.sweep.promote_best else "")
     return best

@@ -1,0 +1,51 @@
+"""The eval stage end to end on a tiny model: baseline and fine-tuned run, files and numbers agree."""
+import importlib.util
+import json
+import os
+
+from trainer.eval import stage
+from trainer.data import files
+from trainer.train import sft
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _config():
+    spec = importlib.util.spec_from_file_location("c", os.path.join(REPO, "configs", "tiny_gpt2_lora.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = mod.get_config()
+    cfg.train.update(steps=4, log_every=2, eval_every=4, checkpoint_every=4)
+    cfg.eval.generation.update(max_examples=5, max_new_tokens=8, batch_size=4)
+    cfg.eval.n_bootstrap = 50
+    cfg.eval.n_bootstrap_per_task = 20
+    return cfg
+
+
+def test_eval_stage_compares_baseline_and_finetuned_on_the_heldout_file(tmp_path):
+    cfg = _config()
+    workdir = str(tmp_path)
+    sft.run(cfg, workdir)
+    metrics = stage.run(cfg, workdir)
+    out = os.path.join(workdir, "eval")
+    for name in ("predictions.jsonl", "metrics.json", "report.html", "report.md", "rating_sheet.csv"):
+        assert os.path.exists(os.path.join(out, name)), name
+    with open(os.path.join(out, "metrics.json")) as f:
+        on_disk = json.load(f)
+    assert on_disk == metrics and on_disk["n"] == 5
+    assert set(on_disk["models"]) == {"baseline", "finetuned"}
+    for model in ("baseline", "finetuned"):
+        assert {"bleu", "chrf", "rouge1", "rouge2", "rougeL", "fact_recall", "hallucination_rate"} <= set(on_disk[model])
+    with open(os.path.join(out, "predictions.jsonl")) as f:
+        preds = [json.loads(l) for l in f]
+    heldout = [json.loads(l) for l in open(files.SAMPLE_HELDOUT)][:5]
+    assert [p["id"] for p in preds] == [h["id"] for h in heldout]
+    assert all(set(p["outputs"]) == {"baseline", "finetuned"} for p in preds)
+
+
+def test_eval_file_resolution_prefers_flag_then_prepared_split(tmp_path):
+    assert stage.resolve_eval_file(str(tmp_path), "x.jsonl") == "x.jsonl"
+    assert stage.resolve_eval_file(str(tmp_path), None) == files.SAMPLE_HELDOUT
+    os.makedirs(tmp_path / "data")
+    (tmp_path / "data" / "test.jsonl").write_text("")
+    assert stage.resolve_eval_file(str(tmp_path), None) == str(tmp_path / "data" / "test.jsonl")

@@ -1,0 +1,294 @@
+"""Places smaller than a state: street addresses, ZIP codes, and cities (after a state code, as
+a known place name in a place position, or as spaCy reads them)."""
+from __future__ import annotations
+
+import re
+
+from trainer.deid.lexicon import NAME_PARTICLES, NOT_CITIES, US_STATES, Lexicon
+from trainer.deid.recognizers.base import Context, Recognizer, inside, register
+from trainer.deid.recognizers.names import name_finder
+from trainer.deid.recognizers.organizations import outside_organizations
+from trainer.deid.recognizers.tokens import Tokens
+from trainer.deid.types import Span, trimmed_span
+
+_I = re.I
+_STATE_CODES = "|".join(US_STATES)
+_STATE_NAMES = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
+
+_STREET_SFX = (
+    r"(?:street|st|avenue|ave|av|road|rd|boulevard|blvd|drive|dr|lane|ln|court|ct|way|wy|place|pl|"
+    r"terrace|ter|circle|cir|highway|hwy|parkway|pkwy|trail|trl|square|sq|loop|row|pike|path|"
+    r"crossing|xing|alley|aly|plaza|plz|ridge|rdg|heights|hts|hollow|cove|cv|bend|creek|grove|"
+    r"gardens|gdns|commons|expressway|expy|freeway|fwy|turnpike|tpke|run|walk|point|pt|trace|"
+    r"estates|manor|meadows|landing|harbor|junction|jct|pass|spur|summit|village|vista|view|"
+    r"park|center|ctr|mall|oval|close|green)")
+_STREET_WORD = (r"(?!(?:and|or|the|to|of|on|in|at|for|with|is|are|was|be|my|i|you|he|she|we|they|"
+                r"it|live|lives|a|an|but|so|from|by|am|pm|mg|mcg|ml|tabs?|pills?|days?|weeks?|hours?|"
+                r"hrs?|times?|units?|minutes?|mins?|x|kids?|more|times|years?|yrs?|months?|until|"
+                r"more|then|also|have|has|had|take|taking|every|each|per|about|after|before)\b)"
+                r"[A-Za-z0-9ÁÉÍÓÚÑáéíóúñ][A-Za-z0-9ÁÉÍÓÚÑáéíóúñ'\.\-]*")
+_UNIT = (r"(?:,?\s*(?:(?:apt|apartment|unit|ste|suite|bldg|building|fl|floor|rm|room|lot|space|spc|"
+         r"trlr|no|dept|depto)\b\.?|#)\s*#?\s*[A-Za-z0-9\-]{1,6}\b)")
+ADDRESS_RES = [
+    re.compile(r"(?<![:\d.,$/])\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|north|south|east|west)\.?\s+)?"
+               r"(?:" + _STREET_WORD + r"\s+){0,4}" + _STREET_SFX + r"\b\.?"
+               r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?" + _UNIT + "?", _I),
+    re.compile(r"\b\d{1,6}\s+(?:state\s+|county\s+|us\s+|u\.s\.\s+)?(?:highway|hwy|route|rte|road|rd|"
+               r"cr|fm|sr)\s+\d{1,4}\b" + _UNIT + "?", _I),
+    re.compile(r"\bp\.?\s?o\.?\s*box\s*#?\s*\d+\b|\bapartado\s+postal\s+\d+\b", _I),
+    re.compile(r"\b(?:calle|c/|avenida|av\.|avda\.?|bulevar|calzada|carretera|camino|paseo|privada|"
+               r"cerrada|andador|callej[oó]n|prolongaci[oó]n|circuito|colonia|col\.)\s+"
+               r"(?:[A-Za-zÁÉÍÓÚÑáéíóúñ0-9\.]+\s+){0,4}?(?:#\s*|no\.?\s*|n[uú]m\.?\s*)?\d{1,5}[A-Za-z]?\b"
+               r"(?:\s*(?:int\.?|interior|depto\.?|dpto\.?|piso|apt\.?)\s*[A-Za-z0-9\-]+)?", _I),
+    re.compile(r"\b(?:apt|apartment|unit|suite|ste)\.?\s*#?\s*\d{1,5}[A-Za-z]?\b", _I),
+    # a street named without a house number: "the Walgreens on 82nd Ave", "off Burnside St"
+    re.compile(r"(?:(?<=\bon )|(?<=\bat )|(?<=\boff )|(?<=\bnear ))(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s+)?(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-z]+)"
+               r"\s+(?:Ave|Avenue|St|Street|Blvd|Boulevard|Rd|Road|Dr|Drive|Way|Pkwy|Parkway|Hwy|Highway|"
+               r"Ln|Lane|Ct|Court|Pl|Place|Ter|Terrace)\b\.?"),
+]
+ZIP_KW_RE = re.compile(r"\b(?:zip(?:\s*code)?|zipcode|postal\s+code|c[oó]digo\s+postal|c\.p\.)\s*"
+                       r"(?:is|es|:|#)?\s*:?\s*(?P<val>\d{5}(?:-\d{4})?)\b", _I)
+STATE_ZIP_RE = re.compile(r"\b(?:" + _STATE_CODES + r"|" + _STATE_NAMES + r")\.?,?\s+(?P<val>\d{5}(?:-\d{4})?)\b", _I)
+CITY_STATE_RE = re.compile(
+    r"(?P<city>\b[A-Z][A-Za-z\.'\-]+(?:\s+[A-Z][A-Za-z\.'\-]+){0,2}),?\s+(?:" + _STATE_CODES + r")\b"
+    r"(?=\s*,?\s*(?:\d{5}|$|[\s.,;!?)]))")
+CITY_STATE_NAME_RE = re.compile(
+    r"(?P<city>\b[A-Z][A-Za-z\.'\-]+(?:\s+[A-Z][A-Za-z\.'\-]+){0,2}),\s+(?:" + _STATE_NAMES + r")\b", _I)
+CITY_ZIP_LOWER_RE = re.compile(
+    r"(?P<city>\b[a-z][a-z\.'\-]+(?:\s+[a-z][a-z\.'\-]+){0,2}),?\s+(?:" + _STATE_CODES + r"|"
+    + _STATE_NAMES + r")\.?,?\s+\d{5}\b", _I)
+
+_MOVE_VERBS = {"move", "moving", "moved", "live", "lives", "living", "lived", "staying", "stay",
+               "visiting", "relocating", "relocated", "vivo", "vive", "vivimos", "mudé", "mude",
+               "mudamos", "mudo", "located", "based", "reside", "resides", "residing"}
+_LOC_CUES = {"in", "from", "to", "near", "en", "desde", "cerca", "outside", "around", "visiting"}
+_CITY_PREFIXES = {"port", "lake", "east", "west", "north", "south", "new", "fort", "ft", "mount", "mt",
+                  "saint", "st", "san", "santa", "el", "la", "los", "las", "palm", "glen", "grand",
+                  "cedar", "spring", "springs", "bay", "point", "little", "big", "white", "green"}
+
+_NEAR_ZIP = re.compile(r"^[\s,]*(?:(?:" + _STATE_CODES + r")\b\.?[\s,]*)?(\d{5}(?:-\d{4})?)\b", re.I)
+_NEAR_CITY = re.compile(r"^,\s*([A-Za-z][A-Za-z'\-]+(?:\s+[A-Za-z][A-Za-z'\-]+){0,2})\b")
+
+
+@register
+class AddressRecognizer(Recognizer):
+    name = "address"
+    types = ("ADDRESS",)
+    order = 100
+
+    def find(self, text: str, context: Context) -> list[Span]:
+        return [trimmed_span(text, m.start(), m.end(), "ADDRESS", 0.9)
+                for rx in ADDRESS_RES for m in rx.finditer(text)]
+
+
+@register
+class ZipRecognizer(Recognizer):
+    """A ZIP code after its keyword or after a state ("OR 97206"); see `AfterPlaceRecognizer`
+    for one after a city or an address."""
+
+    name = "zip"
+    types = ("ZIP",)
+    order = 110
+
+    def find(self, text: str, context: Context) -> list[Span]:
+        out = [trimmed_span(text, m.start("val"), m.end("val"), "ZIP", 0.95) for m in ZIP_KW_RE.finditer(text)]
+        out += [trimmed_span(text, m.start("val"), m.end("val"), "ZIP", 0.9) for m in STATE_ZIP_RE.finditer(text)]
+        return out
+
+
+@register
+class CityStateRecognizer(Recognizer):
+    """A city before a state ("Springfield, IL", "Bend, Oregon", "salem or 97301")."""
+
+    name = "city_state"
+    types = ("CITY",)
+    order = 120
+
+    def find(self, text: str, context: Context) -> list[Span]:
+        rules = context.rules
+        letters = [c for c in text if c.isalpha()]
+        allcaps = len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7
+        out = []
+        for rx in (CITY_STATE_RE, CITY_STATE_NAME_RE, CITY_ZIP_LOWER_RE):
+            for m in rx.finditer(text):
+                s, e = _trim_city(text, m.start("city"), m.end("city"), rules.lexicon)
+                # in all capitals every word looks like a city: only known ones count
+                if allcaps and text[s:e].lower() not in rules.lexicon.cities:
+                    continue
+                if e > s and not rules.is_clinician(text[s:e]):
+                    out.append(trimmed_span(text, s, e, "CITY", 0.85))
+        return out
+
+
+def _trim_city(text: str, start: int, end: int, lex: Lexicon) -> tuple[int, int]:
+    """Drop leading words of a 'City, ST' match that are not part of the city ("live in")."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    for k in range(len(words) - 1, -1, -1):
+        if re.fullmatch(_STREET_SFX + r"\.?,?", words[k].group(0), _I) and k < len(words) - 1:
+            words = words[k + 1:]
+            break
+    while words:
+        w = words[0].group(0).lower().strip(".,")
+        rest = " ".join(x.group(0).lower() for x in words)
+        if rest in lex.cities:
+            break
+        if w in _CITY_PREFIXES and len(words) > 1:
+            break
+        if w in lex.stopwords or w in lex.never_name or (w in lex.english and lex.english[w] > 50_000
+                                                          and w not in lex.cities) or lex.spanish_form(w):
+            words.pop(0)
+            continue
+        break
+    if not words:
+        return start, start
+    return start + words[0].start(), start + words[-1].end()
+
+
+@register
+class CityRecognizer(Recognizer):
+    """Cities from the words: known place names in a place position ("we live in Hillsboro"),
+    unknown words after a moving verb ("moving to milwaukie"), and spaCy's places. A word the
+    name rules read as the person spoken to or about ("Hola Charlotte!", "Thanks Brooklyn") is
+    a name even where it is also a place."""
+
+    name = "city"
+    types = ("CITY",)
+    order = 210
+    needs_doc = True
+
+    def find(self, text: str, context: Context) -> list[Span]:
+        finder = name_finder(text, context)
+        people = finder.person_cued_ranges()
+        cities = [c for c in city_spans(finder) if not inside(c.start, c.end, people)]
+        return outside_organizations(cities, context, finder)
+
+
+def city_spans(tokens: Tokens) -> list[Span]:
+    """Cities the words show (see `CityRecognizer`), before people and organizations claim any."""
+    out = []
+    lex = tokens.lex
+    words = tokens.words
+    for k, tok in enumerate(words):
+        for n in (4, 3, 2, 1):
+            seq = words[k:k + n]
+            if len(seq) < n or any(seq[x + 1].i != seq[x].i + 1 for x in range(n - 1)):
+                continue
+            name = " ".join(t.lower for t in seq)
+            if n > 1 and seq[0].lower not in lex.city_heads:
+                continue
+            if name not in lex.cities or name in NOT_CITIES:
+                continue
+            if any(tokens.protected(t) for t in seq) and n == 1:
+                break
+            all_cap = all(t.cap for t in seq if t.lower not in NAME_PARTICLES)
+            prev = tokens.prev_words(tok, 2)
+            loc_cue = bool(prev) and prev[-1] in {"in", "from", "to", "near", "en", "de", "desde",
+                                                  "cerca", "at", "outside", "around", "visiting",
+                                                  "moved", "live", "lives", "living", "vivo", "vive"}
+            single_common = n == 1 and (lex.everyday(tok.lower) or tok.lower in lex.first_names
+                                        or tok.lower in lex.last_names or lex.spanish.get(tok.lower, 0) > 1000)
+            if single_common:
+                ok = (all_cap and loc_cue and not tok.sent_start) or (
+                    loc_cue and tok.lower not in lex.english and tok.lower not in lex.spanish)
+            else:
+                ok = (all_cap and (n > 1 or not tok.sent_start or loc_cue)) or loc_cue or tokens.allcaps and loc_cue
+            if ok:
+                out.append(trimmed_span(tokens.text, seq[0].start, seq[-1].end, "CITY", 0.8))
+                break
+    for k, tok in enumerate(words):
+        # "moving to milwaukie", "vivo en tlaquepaque": an unknown word where a place goes
+        prev = tokens.prev_words(tok, 2)
+        if len(prev) == 2 and prev[0] in _MOVE_VERBS and prev[1] in ("to", "in", "near", "en", "a") \
+                and tokens.kind(tok) in ("unknown", "propn") and not tokens.protected(tok):
+            end = tok
+            nxt = words[k + 1] if k + 1 < len(words) else None
+            if nxt is not None and nxt.i == tok.i + 1 and nxt.cap and tok.cap and tokens.kind(nxt) in ("unknown", "propn", "strong"):
+                end = nxt
+            out.append(trimmed_span(tokens.text, tok.start, end.end, "CITY", 0.7))
+    for k, tok in enumerate(words):
+        # "moved to port russell", "in Lake Oswego": prefix + place word after a location cue
+        prev = tokens.prev_words(tok, 1)
+        if not prev or prev[-1] not in _LOC_CUES or tok.lower not in _CITY_PREFIXES:
+            continue
+        if tok.lower in ("el", "la", "los", "las") and not (k + 1 < len(words) and words[k + 1].cap):
+            continue
+        seq = [tok]
+        for t in words[k + 1:k + 3]:
+            if t.i != seq[-1].i + 1 or t.lower in lex.stopwords or tokens.protected(t):
+                break
+            if lex.everyday(t.lower) and not t.cap:
+                break
+            seq.append(t)
+        if len(seq) > 1:
+            out.append(trimmed_span(tokens.text, seq[0].start, seq[-1].end, "CITY", 0.75))
+    for ent_start, ent_end, label in tokens.ents:
+        if label in ("GPE", "LOC", "FAC"):
+            seg = tokens.text[ent_start:ent_end]
+            low = seg.lower().strip()
+            if low in NOT_CITIES or low.startswith("the ") and low[4:] in NOT_CITIES:
+                continue
+            toks = [t for t in tokens.words if ent_start <= t.start < ent_end]
+            if not toks or any(tokens.protected(t) for t in toks):
+                continue
+            if len(seg) <= 3 and seg.isupper():
+                continue
+            if toks[0].sent_start and tokens.lex.known(toks[0].lower) and len(toks) == 1:
+                continue
+            if all(t.lower in tokens.rules.clinician_tokens for t in toks):
+                continue
+            if all(tokens.kind(t) == "word" and not t.cap for t in toks):
+                continue
+            if all(tokens.kind(t) == "word" for t in toks) and label != "GPE":
+                continue
+            out.append(trimmed_span(tokens.text, ent_start, ent_end, "CITY", 0.6))
+    return out
+
+
+@register
+class AfterPlaceRecognizer(Recognizer):
+    """A ZIP right after an address or city ("..., Bend 97701"); a city right after an address
+    ("12 Oak St, Boise."). Reads the places found before it, spaCy's cities included."""
+
+    name = "after_place"
+    types = ("CITY", "ZIP")
+    order = 220
+    needs_doc = True
+
+    def find(self, text: str, context: Context) -> list[Span]:
+        lex = context.rules.lexicon
+        out = []
+        for s in context.found:
+            if s.type not in ("ADDRESS", "CITY"):
+                continue
+            rest = text[s.end:s.end + 60]
+            if s.type == "ADDRESS":
+                m = _NEAR_CITY.match(rest)
+                if m:
+                    words = m.group(1).split()
+                    cut = next((k for k, w in enumerate(words) if w.lower() in lex.stopwords
+                                or (w.upper() in US_STATES and (w.isupper() or k > 0))
+                                or w.lower() in lex.never_name), len(words))
+                    words = words[:cut]
+                    for n in range(len(words), 0, -1):  # longest known place first
+                        if " ".join(words[:n]).lower() in lex.cities:
+                            words = words[:n]
+                            break
+                    else:
+                        if words and not words[0][0].isupper():
+                            after = text[s.end + m.start(1) + len(" ".join(words)):][:12]
+                            if not re.match(r"[\s,]*(?:[A-Z]{2}\b|\d{5})", after):
+                                words = []
+                    if words:
+                        start = s.end + m.start(1)
+                        city = " ".join(words)
+                        out.append(trimmed_span(text, start, start + len(city), "CITY", 0.8))
+                        rest2 = text[start + len(city):start + len(city) + 40]
+                        z = _NEAR_ZIP.match(rest2)
+                        if z:
+                            zs = start + len(city) + z.start(1)
+                            out.append(trimmed_span(text, zs, zs + len(z.group(1)), "ZIP", 0.85))
+            z = _NEAR_ZIP.match(rest)
+            if z:
+                out.append(trimmed_span(text, s.end + z.start(1), s.end + z.end(1), "ZIP", 0.85))
+        return out
+

@@ -1,0 +1,41 @@
+"""Defaults of the eval stage (no TensorFlow import: configs load fast)."""
+from __future__ import annotations
+
+import ml_collections
+
+from trainer import facts as facts_lib
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """The eval section of the config (`config.eval`)."""
+    c = ml_collections.ConfigDict()
+    c.n_bootstrap = 1000
+    c.n_bootstrap_per_task = 1000
+    c.confidence = 0.95
+    c.seed = 0
+    # Paired test: first minus second. Both must be generator names for a comparison.
+    c.compare = ("finetuned", "baseline")
+    c.bleu_tokenize = "13a"
+    c.chrf_word_order = 0  # 2 = chrF++
+    c.facts = facts_lib.default_config()
+    c.report_examples = 100
+    c.human = ml_collections.ConfigDict()
+    c.human.export = True
+    c.human.n_examples = 50  # examples per sheet (each rated once per model); 0 = all
+    c.human.seed = 0
+    # The prompted baseline (trainer.eval.baseline.baseline_prompts).
+    c.baseline = ml_collections.ConfigDict()
+    c.baseline.n_shots = 2
+    c.baseline.seed = 0
+    c.file = ""  # held-out JSONL for --mode=eval; "" = DIR/data/test.jsonl, else the shipped sample
+    c.generation = generation_config()
+    return c
+
+
+def generation_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.max_examples = 0  # 0 = every example of the eval file
+    c.max_new_tokens = 96
+    c.batch_size = 8
+    c.sampler = "greedy"  # the same decoding for both models
+    return c

@@ -1,0 +1,48 @@
+"""Defaults of the train, sample and sweep stages (no TensorFlow import: configs load fast)."""
+from __future__ import annotations
+
+import ml_collections
+
+
+def train_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.steps = 100
+    c.batch_size = 8  # rows per optimizer micro-step (global, across replicas)
+    c.grad_accum = 1  # micro-steps per optimizer step
+    c.learning_rate = 2e-4
+    c.warmup_steps = 10
+    c.decay = "cosine"  # cosine | linear | constant (after warmup)
+    c.min_lr_ratio = 0.1
+    c.weight_decay = 0.01
+    c.clip_norm = 1.0
+    # "bf16": the frozen backbone is held and run in bfloat16, adapters stay float32 (only they
+    # train, so nothing else needs float32 master weights). Export and sampling reload float32.
+    c.mixed_precision = ""  # "" | "bf16"
+    c.xla = "auto"  # auto | on | off; auto = on, except bf16 on CPU (see _xla_enabled)
+    c.log_every = 10
+    c.eval_every = 50  # 0 = only at the end
+    c.checkpoint_every = 50
+    c.keep_checkpoints = 3
+    c.early_stop_patience = 0  # evaluations without improvement before stopping; 0 = off
+    c.early_stop_min_delta = 0.0
+    c.seed = 0
+    c.tpu = ""  # TPU address, "local" for a TPU VM; "" = GPUs/CPU
+    c.devices = "auto"  # auto (Mirrored on >1 GPU) | one | mirrored (all local devices)
+    c.stop_after_steps = 0  # testing aid: exit (as if killed) after this many steps of this run
+    return c
+
+
+def sample_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.file = ""  # "" = the shipped held-out sample
+    c.count = 4
+    c.max_new_tokens = 96
+    return c
+
+
+def sweep_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.axes = ""  # "lora.rank=4,8,16;train.learning_rate=2e-4,5e-4"
+    c.metric = "best_val_loss"  # a number in each trial's train_summary.json; lower is better
+    c.promote_best = True  # copy the best trial's adapter to <workdir>/adapter/
+    return c

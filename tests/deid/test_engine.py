@@ -95,7 +95,9 @@ def test_surrogates_are_consistent_between_text_and_facts(deid):
     for kept in ("Dr. Anita Patel", "Riverside Family Clinic", "2:30 PM"):
         assert kept in res.text
     assert res.facts["provider_name"] == "Dr. Anita Patel" and res.facts["appointment_time"] == "14:30"
-    assert "Lopez" not in res.text and "1950" not in res.text or "3/4/1950" not in res.text
+    # the surname and the date of birth are gone (a shifted DOB may keep its year)
+    assert "Lopez" not in res.text
+    assert "3/4/1950" not in res.text
 
 
 def test_surrogates_are_deterministic_per_record_and_salt(deid):

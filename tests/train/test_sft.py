@@ -163,18 +163,15 @@ def test_trainer_refuses_data_that_still_holds_identifiers(tmp_path):
 
 
 def test_bf16_mixed_precision_trains_with_float32_adapters(tmp_path, small_files):
-    import keras
-
     cfg = _load_config("tiny_gemma_lora.py")
     cfg.data.train_file, cfg.data.val_file = small_files
     cfg.train.update(steps=4, batch_size=2, mixed_precision="bf16", log_every=2, eval_every=4, checkpoint_every=4, xla="off")
     summary = sft.run(cfg, str(tmp_path))
     rows = _metrics(str(tmp_path))
     assert summary["step"] == 4 and all(np.isfinite(r["loss"]) for r in rows)
-    assert rows[-1]["loss"] < rows[0]["loss"] * 1.5
+    assert rows[-1]["loss"] < rows[0]["loss"]  # it trains
     a = np.load(tmp_path / "adapter" / "adapter.npz")
     assert all(a[k].dtype == np.float32 for k in a.files if k != "__metadata__")
-    assert keras.config.dtype_policy().name == "float32"  # the process-wide policy is restored
 
 
 _MIRRORED_RUN = """

@@ -2,8 +2,8 @@
 
     python -m trainer.main --config=configs/gemma3_270m_lora.py --workdir=runs/gemma3_270m
 
-The README's main job: about 15 minutes on 2 CPU cores, then messages for held-out facts printed
-beside their references. On a GPU raise the budget, e.g.
+The README's main job: about 12 minutes on 2 Zen 4 CPU cores (AVX512-BF16) including the install,
+then messages for held-out facts printed beside their references. On a GPU raise the budget, e.g.
     --config.train.steps=600 --config.train.batch_size=16
 
 A LoRA rank x learning-rate sweep of the same recipe (best adapter promoted to DIR/adapter):

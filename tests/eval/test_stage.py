@@ -3,8 +3,8 @@ import importlib.util
 import json
 import os
 
-from trainer.eval import stage
 from trainer.data import files
+from trainer.eval import stage
 from trainer.train import sft
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -49,3 +49,13 @@ def test_eval_file_resolution_prefers_flag_then_prepared_split(tmp_path):
     os.makedirs(tmp_path / "data")
     (tmp_path / "data" / "test.jsonl").write_text("")
     assert stage.resolve_eval_file(str(tmp_path), None) == str(tmp_path / "data" / "test.jsonl")
+
+
+def test_baseline_shots_come_from_the_training_file_of_the_workdir(tmp_path):
+    cfg = _config()
+    assert stage.shots_file(cfg, str(tmp_path)) == files.SAMPLE_TRAIN
+    os.makedirs(tmp_path / "data")
+    (tmp_path / "data" / "train.jsonl").write_text("")
+    assert stage.shots_file(cfg, str(tmp_path)) == str(tmp_path / "data" / "train.jsonl")
+    cfg.data.train_file = "/elsewhere/train.jsonl"
+    assert stage.shots_file(cfg, str(tmp_path)) == "/elsewhere/train.jsonl"

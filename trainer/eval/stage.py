@@ -24,6 +24,12 @@ def resolve_eval_file(workdir: str, eval_file: str | None) -> str:
     return files.heldout_file(workdir, eval_file or "")
 
 
+def shots_file(cfg: ml_collections.ConfigDict, workdir: str) -> str:
+    """The baseline's few-shot examples come from the file the adapter trained on, so neither
+    side sees examples the other did not."""
+    return files.train_files(cfg, workdir)[0]
+
+
 def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     gen_cfg = cfg.eval.generation
     path = resolve_eval_file(workdir, cfg.eval.file)
@@ -35,8 +41,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
     logging.info("eval on %d examples of %s", len(examples), path)
 
-    train_file = cfg.data.train_file or files.SAMPLE_TRAIN
-    shots_pool = evaluate.load_examples(train_file) if cfg.eval.baseline.n_shots else []
+    shots_pool = evaluate.load_examples(shots_file(cfg, workdir)) if cfg.eval.baseline.n_shots else []
     seq_len = cfg.data.seq_len + gen_cfg.max_new_tokens
     bundle = backbones.build_backbone(cfg.model)
 

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from tests import tolerances
 from trainer.data import pipeline
 from trainer.data.prompts import format_prompt
 from trainer.data.records import CleanExample
@@ -86,7 +87,7 @@ def test_packed_rows_give_the_logits_of_each_example_alone(source):
         idx = np.where(segs == s)[0]
         ids = arrays["token_ids"][row, idx][None]
         alone = np.asarray(causal_lm.full_logits(bundle, ids, np.ones_like(ids)))[0]
-        np.testing.assert_allclose(packed[idx], alone, atol=1e-4)
+        np.testing.assert_allclose(packed[idx], alone, **tolerances.PACKED)
     # Without segment ids (plain causal mask over the whole row) later examples would differ.
     naive = np.asarray(
         causal_lm.full_logits(bundle, arrays["token_ids"][:1], (segs > 0).astype("int32")[None])

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from tests import tolerances
 from trainer import config_lib
 from trainer.data.records import read_clean_examples, write_jsonl
 from trainer.train import checkpoints, sft
@@ -75,7 +76,7 @@ def test_gradient_accumulation_matches_a_bigger_batch(tmp_path, small_files):
         results.append(np.load(tmp_path / str(i) / "adapter" / "adapter.npz"))
     keys = [k for k in results[0].files if k != "__metadata__"]
     for k in keys:
-        np.testing.assert_allclose(results[0][k], results[1][k], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(results[0][k], results[1][k], **tolerances.TRAJECTORY)
 
 
 def test_early_stopping_halts_when_val_loss_stops_improving(tmp_path, small_files):
@@ -129,7 +130,7 @@ def test_resume_after_sigkill_continues_from_last_checkpoint(tmp_path, small_fil
     b = np.load(os.path.join(straight, "adapter", "adapter.npz"))
     for k in a.files:
         if k != "__metadata__":
-            np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(a[k], b[k], **tolerances.TRAJECTORY)
 
 
 def test_every_config_field_can_be_overridden_and_unknown_keys_are_named(tmp_path):
@@ -203,15 +204,15 @@ def test_mirrored_strategy_on_two_devices_matches_one_device(tmp_path, small_fil
     (a, ma), (b, mb) = runs["mirrored"], runs["one"]
     for k in a.files:
         if k != "__metadata__":
-            np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose([r["loss"] for r in ma], [r["loss"] for r in mb], rtol=1e-5)
-    np.testing.assert_allclose(ma[-1]["val_loss"], mb[-1]["val_loss"], rtol=1e-5)
+            np.testing.assert_allclose(a[k], b[k], **tolerances.TRAJECTORY)
+    np.testing.assert_allclose([r["loss"] for r in ma], [r["loss"] for r in mb], **tolerances.TRAJECTORY)
+    np.testing.assert_allclose(ma[-1]["val_loss"], mb[-1]["val_loss"], **tolerances.TRAJECTORY)
 
 
 def test_xla_auto_rule_and_invalid_setting():
-    assert sft._xla_enabled("auto", bf16=False) is True
+    assert sft.xla_enabled("auto", bf16=False) is True
     # On CPU, TF's oneDNN bf16 kernels beat XLA's; on an accelerator XLA stays on.
-    assert sft._xla_enabled("auto", bf16=True) is sft._has_accelerator()
-    assert sft._xla_enabled("on", bf16=True) is True and sft._xla_enabled("off") is False
+    assert sft.xla_enabled("auto", bf16=True) is sft.has_accelerator()
+    assert sft.xla_enabled("on", bf16=True) is True and sft.xla_enabled("off") is False
     with pytest.raises(ValueError, match="train.xla"):
-        sft._xla_enabled("fast")
+        sft.xla_enabled("fast")

@@ -32,6 +32,7 @@ from trainer.export import config as export_config  # noqa: E402
 from trainer.export import generation, saved_model  # noqa: E402
 from trainer.models import backbones  # noqa: E402
 from trainer.models import config as models_config  # noqa: E402
+from trainer.util import hardware  # noqa: E402
 
 REQUESTS = [
     ("appointment_reminder", {"preferred_name": "Ana", "appointment_date": "2026-03-04", "appointment_time": "09:30",
@@ -168,8 +169,8 @@ def run(args, workdir: str) -> None:
                 "p95_ms": 1000 * float(np.percentile(times, 95)), "latency_vs_exported": med / base,
             })
 
-    print(f"\nconfig={args.config} new_tokens={args.new_tokens} repeats={args.repeats} greedy, CPU threads="
-          f"{os.cpu_count()}")
+    print(f"\nconfig={args.config} new_tokens={args.new_tokens} repeats={args.repeats} greedy, {hardware.describe()}, "
+          f"CPU threads={os.cpu_count()}")
     header = f"{'side':48s} {'batch':>5s} {'tok/s':>9s} {'p50 ms':>10s} {'p95 ms':>10s} {'latency / exported':>19s}"
     print(header)
     print("-" * len(header))

@@ -12,8 +12,9 @@ for the same number of optimizer steps of the same number of rows, each in its o
 - stock, bf16: the same recipe on bfloat16 weights with XLA off, the fastest setting found for it
   on CPU, so the ratio does not rest on precision alone.
 - carelora: packed rows with segment masks, logits and loss at response positions only, frozen
-  weights in bfloat16 with float32 adapters (`train.mixed_precision=bf16`), the step of
-  trainer/train/sft.py with its XLA rule (`--precision=fp32` times the float32 step instead).
+  weights in the precision `train.mixed_precision=auto` picks on this machine (bfloat16 with
+  float32 adapters where bf16 is native, float32 elsewhere), the step of trainer/train/sft.py with
+  its XLA rule (`--precision=fp32` or `bf16` forces one).
 The measure that matters is response tokens per second: the tokens the model is trained to write.
 """
 from __future__ import annotations
@@ -47,16 +48,16 @@ def run_ours(args) -> dict:
 
     from trainer import config_lib
     from trainer.data import pipeline
-    from trainer.models import causal_lm
+    from trainer.models import causal_lm, precision
     from trainer.train import sft
 
     cfg = config_lib.base_config()
     cfg.model.source = args.model
     cfg.lora.update(rank=8, alpha=16.0, dropout=0.0, targets=("query", "value"))
     cfg.data.seq_len = args.seq_len
-    bf16 = args.precision == "bf16"
+    bf16 = precision.resolve(args.precision).bf16
     bundle = sft.build_model(cfg, dtype="bfloat16" if bf16 else None)
-    xla = sft._xla_enabled("auto", bf16)
+    xla = sft.xla_enabled("auto", bf16)
     examples = _examples(args.examples)
     rows, stats = pipeline.build_rows(examples, bundle.tokenizer, cfg.data, bundle.pad_token_id)
     trainable = bundle.backbone.trainable_variables
@@ -94,7 +95,7 @@ def run_ours(args) -> dict:
     dt = time.perf_counter() - t0
     return {
         "side": args.side,
-        "precision": f"{args.precision}, XLA {'on' if xla else 'off'}",
+        "precision": f"{'bf16' if bf16 else 'fp32'}, XLA {'on' if xla else 'off'}",
         "rows_per_step": args.batch_size,
         "seq_len": args.seq_len,
         "examples_per_row": stats.examples / stats.rows,
@@ -190,7 +191,8 @@ def main() -> None:
     p.add_argument("--batch_size", type=int, default=2)
     p.add_argument("--seq_len", type=int, default=512)
     p.add_argument("--examples", type=int, default=120)
-    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="carelora's train.mixed_precision")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                   help="carelora's train.mixed_precision (auto: bf16 where the hardware runs it natively)")
     p.add_argument("--side", choices=["ours", "ours_full", "stock", "stock_bf16"], help=argparse.SUPPRESS)
     p.add_argument("--with_full_logits", type=int, default=1, help="also time our step with logits at every position")
     args = p.parse_args()
@@ -208,10 +210,10 @@ def main() -> None:
             sys.exit(f"{side} side failed:\n{out.stderr[-4000:]}")
         results.append(json.loads(lines[-1][7:]))
     stock, stock_bf16, ours = results[:3]
-    import platform
+    from trainer.util import hardware
 
     print(f"\nLoRA r8 q,v SFT on {args.model}; {args.steps} timed steps of {args.batch_size} rows after {args.warmup} warm-up; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+          f"{hardware.describe()}, {os.cpu_count()} CPUs")
     cols = [("stock keras-hub", stock), ("stock, bf16", stock_bf16), ("carelora", ours)]
     print(f"{'':20s}" + "".join(f"{name:>17s}" for name, _ in cols) + f"{'vs stock':>10s}{'vs bf16':>9s}")
     for key, label, fmt in [

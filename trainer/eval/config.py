@@ -38,4 +38,7 @@ def generation_config() -> ml_collections.ConfigDict:
     c.max_new_tokens = 96
     c.batch_size = 8
     c.sampler = "greedy"  # the same decoding for both models
+    # float32 by default so that eval numbers compare across machines (a bf16 run's outputs
+    # differ in places); "auto" trades that for speed where bf16 is native.
+    c.dtype = "float32"  # auto | bfloat16 | float32
     return c

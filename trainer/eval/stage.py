@@ -17,7 +17,7 @@ from absl import logging
 from trainer.data import files
 from trainer.data.prompts import format_prompt
 from trainer.eval import baseline, evaluate
-from trainer.models import backbones, generate, lora
+from trainer.models import backbones, generate, lora, precision
 
 
 def resolve_eval_file(workdir: str, eval_file: str | None) -> str:
@@ -43,7 +43,9 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
 
     shots_pool = evaluate.load_examples(shots_file(cfg, workdir)) if cfg.eval.baseline.n_shots else []
     seq_len = cfg.data.seq_len + gen_cfg.max_new_tokens
-    bundle = backbones.build_backbone(cfg.model)
+    prec = precision.resolve(gen_cfg.dtype)
+    logging.info("generating with %s weights (eval.generation.dtype=%s): %s", prec.dtype, gen_cfg.dtype, prec.reason)
+    bundle = backbones.build_backbone(cfg.model, prec.dtype)
 
     def run_lm(prompts: list[str]) -> list[str]:
         lm = generate.make_causal_lm(bundle, seq_len, sampler=gen_cfg.sampler)

@@ -134,10 +134,15 @@ def _tiny_gemma(cfg: ml_collections.ConfigDict) -> ModelBundle:
     return ModelBundle(backbone, tokenizer, "gemma3", cfg.source)
 
 
-def build_backbone(cfg: ml_collections.ConfigDict) -> ModelBundle:
-    """Returns the backbone and tokenizer named by `cfg.source` (nothing is downloaded)."""
+def build_backbone(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> ModelBundle:
+    """Returns the backbone and tokenizer named by `cfg.source` (nothing is downloaded).
+
+    `dtype` overrides `cfg.dtype` for the weights (see precision.py for who picks it).
+    """
     import keras
 
+    if dtype and dtype != cfg.dtype:
+        cfg = ml_collections.ConfigDict({**cfg.to_dict(), "dtype": dtype})
     keras.utils.set_random_seed(int(cfg.seed))
     source = cfg.source
     if source == "tiny_gpt2":

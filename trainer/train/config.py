@@ -15,10 +15,11 @@ def train_config() -> ml_collections.ConfigDict:
     c.min_lr_ratio = 0.1
     c.weight_decay = 0.01
     c.clip_norm = 1.0
-    # "bf16": the frozen backbone is held and run in bfloat16, adapters stay float32 (only they
-    # train, so nothing else needs float32 master weights). Export and sampling reload float32.
-    c.mixed_precision = ""  # "" | "bf16"
-    c.xla = "auto"  # auto | on | off; auto = on, except bf16 on CPU (see _xla_enabled)
+    # Frozen weights: "bf16" holds and runs the backbone in bfloat16 while adapters and optimizer
+    # stay float32 (only they train, so nothing needs float32 master weights); "auto" picks bf16
+    # where the hardware has native bf16 matmuls, float32 elsewhere (trainer/models/precision.py).
+    c.mixed_precision = "auto"  # auto | bf16 | fp32
+    c.xla = "auto"  # auto | on | off; auto = on, except bf16 on CPU (see xla_enabled)
     c.log_every = 10
     c.eval_every = 50  # 0 = only at the end
     c.checkpoint_every = 50
@@ -37,6 +38,9 @@ def sample_config() -> ml_collections.ConfigDict:
     c.file = ""  # "" = the shipped held-out sample
     c.count = 4
     c.max_new_tokens = 96
+    # Weights for generating the samples: "auto" is bf16 where the hardware runs it natively (the
+    # adapter stays float32 and unmerged, so it is not rounded away), float32 elsewhere.
+    c.dtype = "auto"  # auto | bfloat16 | float32
     return c
 
 

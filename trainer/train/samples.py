@@ -7,11 +7,12 @@ import textwrap
 from typing import Any
 
 import ml_collections
+from absl import logging
 
 from trainer.data import files
 from trainer.data.prompts import format_prompt
-from trainer.data.records import read_clean_examples
-from trainer.models import backbones, generate, lora
+from trainer.data.records import read_clean_examples, write_jsonl
+from trainer.models import backbones, generate, lora, precision
 
 
 
@@ -20,7 +21,9 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
     if not os.path.exists(adapter):
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
     examples = read_clean_examples(cfg.sample.file or files.SAMPLE_HELDOUT)[: cfg.sample.count]
-    bundle = backbones.build_backbone(cfg.model)
+    prec = precision.resolve(cfg.sample.dtype)
+    logging.info("sampling with %s weights (sample.dtype=%s): %s", prec.dtype, cfg.sample.dtype, prec.reason)
+    bundle = backbones.build_backbone(cfg.model, prec.dtype)
     lora.attach_adapter(bundle.backbone, adapter, cfg.lora)
     lm = generate.make_causal_lm(bundle, cfg.data.seq_len + cfg.sample.max_new_tokens)
     prompts = [format_prompt(e.task, e.facts) for e in examples]
@@ -31,7 +34,5 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
         print(f"\n=== {e.id} [{e.task}] facts: {json.dumps(e.facts, ensure_ascii=False)}")
         print("generated: " + textwrap.shorten(out, 600))
         print("reference: " + textwrap.shorten(e.response, 600))
-    with open(os.path.join(workdir, "samples.jsonl"), "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_jsonl(os.path.join(workdir, "samples.jsonl"), rows)
     return rows

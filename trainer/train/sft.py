@@ -22,9 +22,10 @@ from absl import logging
 from trainer.data import files, pipeline
 from trainer.deid import gate
 from trainer.data.records import CleanExample
-from trainer.models import backbones, causal_lm, lora
+from trainer.models import backbones, causal_lm, lora, precision
 from trainer.train import checkpoints, distribute
 from trainer.util import files as util_files
+from trainer.util import hardware
 
 
 
@@ -81,18 +82,18 @@ def phi_gate_check(cfg: ml_collections.ConfigDict, workdir: str) -> None:
     gate.run_gate([p for p in (train_file, val_file) if p], gate_cfg, deid_config=cfg.prepare.deid)
 
 
-def _has_accelerator() -> bool:
+def has_accelerator() -> bool:
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
 
-def _xla_enabled(setting: Any, bf16: bool = False) -> bool:
+def xla_enabled(setting: Any, bf16: bool = False) -> bool:
     if isinstance(setting, bool):
         return setting
     value = str(setting).lower()
     if value == "auto":
         # XLA's CPU backend runs bfloat16 dots at float32 speed, while TF's oneDNN kernels use
         # AVX512-BF16/AMX: a bf16 step measured 1.7x faster without XLA on a Zen 4 CPU.
-        return not bf16 or _has_accelerator()
+        return not bf16 or has_accelerator()
     if value in ("on", "true", "1"):
         return True
     if value in ("off", "false", "0"):
@@ -115,11 +116,7 @@ def build_model(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> bac
 
     `dtype` overrides `cfg.model.dtype` for the frozen weights; adapters are float32 either way.
     """
-    model_cfg = cfg.model
-    if dtype and dtype != model_cfg.dtype:
-        model_cfg = ml_collections.ConfigDict(cfg.model.to_dict())
-        model_cfg.dtype = dtype
-    bundle = backbones.build_backbone(model_cfg)
+    bundle = backbones.build_backbone(cfg.model, dtype)
     causal_lm.enable_packed_attention(bundle)
     lora.apply_lora(bundle.backbone, cfg.lora.rank, cfg.lora.alpha, cfg.lora.dropout, tuple(cfg.lora.targets))
     return bundle
@@ -137,9 +134,9 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     for stale in glob.glob(os.path.join(ckpt_dir, "*.tmp")):
         os.remove(stale)  # a write interrupted by a kill
     keras.utils.set_random_seed(t.seed)
-    if t.mixed_precision not in ("", "bf16"):
-        raise ValueError(f"train.mixed_precision must be '' or 'bf16', got {t.mixed_precision!r}")
-    bf16 = t.mixed_precision == "bf16"
+    prec = precision.resolve(t.mixed_precision)
+    bf16 = prec.bf16
+    logging.info("frozen weights in %s (train.mixed_precision=%s): %s", prec.dtype, t.mixed_precision, prec.reason)
 
     # --- data ---------------------------------------------------------------------------
     phi_gate_check(cfg, workdir)
@@ -189,7 +186,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     )
 
     # --- steps --------------------------------------------------------------------------
-    jit = _xla_enabled(t.xla, bf16)
+    jit = xla_enabled(t.xla, bf16)
 
     def replica_grads(batch):
         with tf.GradientTape() as tape:
@@ -286,6 +283,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                 "lr": float(schedule(step - 1)),
                 "tokens_per_s": window["tokens"] / max(window["time"], 1e-9),
                 "response_tokens_per_s": window["n"] / max(window["time"], 1e-9),
+                "rss_gb": hardware.memory_gb(),
             }
             window = {"loss": 0.0, "n": 0.0, "tokens": 0, "time": 0.0}
         if (t.eval_every and step % t.eval_every == 0) or step == t.steps:
@@ -305,9 +303,10 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                 f.write(json.dumps(record) + "\n")
             with writer.as_default(step=step):
                 for key, value in record.items():
-                    if key != "step":
+                    if key != "step" and value is not None:
                         tf.summary.scalar(key, value)
-            shown = [(k, v) for k, v in (("loss", record.get("loss")), ("val_loss", record.get("val_loss")), ("tok/s", record.get("tokens_per_s"))) if v is not None]
+            shown = [(k, v) for k, v in (("loss", record.get("loss")), ("val_loss", record.get("val_loss")),
+                                         ("tok/s", record.get("tokens_per_s")), ("rss_gb", record.get("rss_gb"))) if v is not None]
             if progbar is not None:
                 progbar.update(step, shown)
             else:  # not a terminal (CI, nohup): one log line per logged step instead of a bar
@@ -341,9 +340,12 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         "adapter_bytes": size,
         "train_rows": train_stats.as_dict(),
         "tokens_seen": state["tokens_seen"],
+        "precision": prec.dtype,
+        "precision_reason": prec.reason,
+        "xla": bool(jit),
+        "peak_rss_gb": hardware.memory_gb("VmHWM"),
     }
-    with open(os.path.join(workdir, "train_summary.json"), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=2)
+    util_files.write_json(os.path.join(workdir, "train_summary.json"), summary, indent=2)
     logging.info("done at step %d; adapter %s (%d bytes)", step, adapter_dir, size)
     return summary
 

@@ -29,3 +29,20 @@ def test_print_config_shows_the_whole_tree_without_loading_tensorflow():
     for section in ("prepare:", "deid:", "model:", "lora:", "train:", "phi_gate:", "eval:", "export:", "sweep:"):
         assert section in text, section
     assert "rank: 4" in text and text.strip().endswith("NO_TF")
+
+
+def test_a_second_training_on_a_busy_workdir_stops_with_one_clear_line(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from trainer.util import lock\n"
+         f"with lock.workdir_lock({str(tmp_path)!r}, 'train'):\n    print('held', flush=True); time.sleep(60)"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        out = subprocess.run([sys.executable, "-m", "trainer.main", "--config=configs/tiny_gpt2_lora.py",
+                              f"--workdir={tmp_path}", "--mode=train"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert out.returncode == 2
+    assert f"carelora: {tmp_path} is in use by train pid {holder.pid}" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -19,6 +19,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from trainer.util import files
+from trainer.util.errors import UserError
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a configs/*.py file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for all outputs of this run (required unless --print_config).")
@@ -90,6 +91,10 @@ def run() -> None:
     """Console entry point (`carelora`)."""
     try:
         app.run(main)
+    except UserError as e:
+        # Bad input or a busy/damaged workdir: the message says what to do; a traceback would bury it.
+        print(f"carelora: {e}", file=sys.stderr)
+        sys.exit(2)
     except (AttributeError, KeyError) as e:
         # ml_collections raises these while parsing a --config.a.b=v flag whose key does not exist.
         if _started:

@@ -159,3 +159,14 @@ def test_bfloat16_backbone_keeps_float32_adapters_and_close_outputs(source):
     # greedy next token agrees almost everywhere.
     assert np.abs(approx - exact).mean() < 0.05 * exact.std()
     assert (approx.argmax(-1) == exact.argmax(-1)).mean() > 0.9
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage, not a zip", None])
+def test_damaged_or_missing_adapter_is_refused_with_its_path(tmp_path, content):
+    path = tmp_path / "adapter.npz"
+    if content is not None:
+        path.write_bytes(content)
+    bundle = _bundle("tiny_gpt2")
+    defaults = {"rank": 4, "alpha": 8.0, "targets": ("query", "value")}
+    with pytest.raises(lora.AdapterError, match=str(path)):
+        lora.attach_adapter(bundle.backbone, str(path), defaults)

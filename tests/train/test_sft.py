@@ -92,7 +92,8 @@ def _cmd(workdir, train_file, steps):
     return [
         sys.executable, "-m", "trainer.main", "--config=configs/tiny_gpt2_lora.py", f"--workdir={workdir}", "--mode=train",
         f"--config.data.train_file={train_file}", f"--config.train.steps={steps}", "--config.train.checkpoint_every=4",
-        "--config.train.log_every=2", "--config.train.eval_every=0", "--config.train.batch_size=4", "--config.lora.dropout=0.0",
+        "--config.train.log_every=2", "--config.train.eval_every=0", "--config.train.batch_size=4",
+        "--config.lora.dropout=0.05",  # the main config's own setting: dropout masks must resume exactly too
     ]
 
 
@@ -216,3 +217,13 @@ def test_xla_auto_rule_and_invalid_setting():
     assert sft.xla_enabled("on", bf16=True) is True and sft.xla_enabled("off") is False
     with pytest.raises(ValueError, match="train.xla"):
         sft.xla_enabled("fast")
+
+
+def test_damaged_last_metrics_line_is_dropped_on_resume(tmp_path, caplog):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 2, "loss": 1.0}\n{"step": 4, "loss": 0.9}\n{"step": 6, "lo')
+    with caplog.at_level("WARNING"):
+        sft._truncate_metrics(str(path), 4)
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [2, 4]
+    assert "metrics.jsonl:3: damaged line dropped" in caplog.text
+

@@ -16,12 +16,14 @@ import os
 import json
 import re
 import string
+import zipfile
 from typing import Any, Iterable, Sequence
 
 import keras
 import numpy as np
 
 from trainer.util import files
+from trainer.util.errors import UserError
 
 # Friendly target names -> layer names in keras-hub backbones (Gemma/Gemma 3 and GPT-2).
 TARGET_ALIASES: dict[str, tuple[str, ...]] = {
@@ -255,14 +257,32 @@ def save_adapter(model: keras.layers.Layer, path: str, metadata: dict[str, Any] 
         layers.append({"path": key, "rank": w.rank, "alpha": w.alpha, "dropout": w.dropout_rate})
     meta = {"format": "carelora-lora-v1", "layers": layers, **(metadata or {})}
     arrays["__metadata__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    with files.atomic_open(path, "wb") as f:
+    with files.atomic_open(path, "wb", fsync=True) as f:
         np.savez(f, **arrays)
     return os.path.getsize(path)
 
 
+class AdapterError(UserError, ValueError):
+    """An adapter file that is missing, damaged or not a carelora adapter."""
+
+
+def _read_adapter(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(bytes(arrays.pop("__metadata__")).decode("utf-8"))
+    except FileNotFoundError as e:
+        raise AdapterError(f"{path}: no adapter file here; run --mode=train (or sweep) first") from e
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, UnicodeDecodeError) as e:
+        raise AdapterError(f"{path}: not a readable carelora adapter ({type(e).__name__}: {e}); "
+                           "retrain, or restore the file from the run's last checkpoint") from e
+    if meta.get("format") != "carelora-lora-v1":
+        raise AdapterError(f"{path}: adapter format {meta.get('format')!r}, expected 'carelora-lora-v1'")
+    return meta, arrays
+
+
 def read_adapter_metadata(path: str) -> dict[str, Any]:
-    with np.load(path) as data:
-        return json.loads(bytes(data["__metadata__"]).decode("utf-8"))
+    return _read_adapter(path)[0]
 
 
 def attach_adapter(model: keras.layers.Layer, path: str, default: Any) -> dict[str, Any]:
@@ -283,16 +303,23 @@ def attach_adapter(model: keras.layers.Layer, path: str, default: Any) -> dict[s
 def load_adapter(model: keras.layers.Layer, path: str) -> int:
     """Loads A/B into a model that already has matching wrappers (see `apply_lora`)."""
     by_key = {_wrapper_key(model, w): w for w in lora_wrappers(model)}
-    with np.load(path) as data:
-        meta = json.loads(bytes(data["__metadata__"]).decode("utf-8"))
-        saved = {layer["path"] for layer in meta["layers"]}
-        missing, unexpected = sorted(set(by_key) - saved), sorted(saved - set(by_key))
-        if missing or unexpected:
-            raise ValueError(f"{path}: adapter does not fit this model (missing {missing[:3]}, unexpected {unexpected[:3]})")
-        for key, w in by_key.items():
-            for name, var in (("a", w.lora_a), ("b", w.lora_b)):
-                value = data[f"{key}::{name}"]
-                if tuple(value.shape) != tuple(var.shape):
-                    raise ValueError(f"{path}: {key}::{name} has shape {value.shape}, model expects {tuple(var.shape)}")
-                var.assign(value)
+    meta, data = _read_adapter(path)
+    saved = {layer["path"] for layer in meta["layers"]}
+    missing, unexpected = sorted(set(by_key) - saved), sorted(saved - set(by_key))
+    if missing or unexpected:
+        raise AdapterError(f"{path}: adapter does not fit this model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for key, w in by_key.items():
+        for name, var in (("a", w.lora_a), ("b", w.lora_b)):
+            value = data.get(f"{key}::{name}")
+            if value is None:
+                raise AdapterError(f"{path}: {key}::{name} is missing from the file")
+            if tuple(value.shape) != tuple(var.shape):
+                raise AdapterError(f"{path}: {key}::{name} has shape {value.shape}, model expects {tuple(var.shape)}")
+            var.assign(value)
     return len(by_key)
+
+
+def dropout_rng_variables(model: keras.layers.Layer) -> list:
+    """The seed-generator states of the adapters' dropout layers: saving them makes a resumed run
+    draw the same masks as an uninterrupted one."""
+    return [w.dropout.seed_generator.state for w in lora_wrappers(model) if hasattr(w.dropout, "seed_generator")]

@@ -25,7 +25,7 @@ from trainer.data.records import CleanExample
 from trainer.models import backbones, causal_lm, lora, precision
 from trainer.train import checkpoints, distribute
 from trainer.util import files as util_files
-from trainer.util import hardware
+from trainer.util import hardware, lock
 
 
 
@@ -105,8 +105,17 @@ def _truncate_metrics(path: str, last_step: int) -> None:
     """Drops log lines a killed run wrote after its last checkpoint; they will be re-logged."""
     if not os.path.exists(path):
         return
-    with open(path, encoding="utf-8") as f:
-        kept = [line for line in f if line.strip() and json.loads(line).get("step", 0) <= last_step]
+    kept = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                row = json.loads(line) if line.strip() else None
+            except json.JSONDecodeError:
+                # A power cut or a full disk can leave half a line; the step is logged again.
+                logging.warning("%s:%d: damaged line dropped (%r)", path, number, line[:80])
+                continue
+            if row is not None and row.get("step", 0) <= last_step:
+                kept.append(json.dumps(row) + "\n")
     with util_files.atomic_open(path) as f:
         f.writelines(kept)
 
@@ -125,13 +134,19 @@ def build_model(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> bac
 def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     """Runs (or resumes) the SFT recipe of `cfg` in `workdir`; returns train_summary.json's dict.
 
-    bf16 is a per-run choice carried by the backbone's own dtype, never a process-wide policy.
+    One training per workdir at a time (a lock file); bf16 is a per-run choice carried by the
+    backbone's own dtype, never a process-wide policy.
     """
+    with lock.workdir_lock(workdir, "train"):
+        return _train(cfg, workdir)
+
+
+def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     t = cfg.train
     os.makedirs(workdir, exist_ok=True)
     ckpt_dir = os.path.join(workdir, "checkpoints")
     metrics_path = os.path.join(workdir, "metrics.jsonl")
-    for stale in glob.glob(os.path.join(ckpt_dir, "*.tmp")):
+    for stale in glob.glob(os.path.join(ckpt_dir, "*.tmp-*")):
         os.remove(stale)  # a write interrupted by a kill
     keras.utils.set_random_seed(t.seed)
     prec = precision.resolve(t.mixed_precision)
@@ -168,12 +183,13 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
 
     # --- resume -------------------------------------------------------------------------
     start_step, state = 0, {"best_val": None, "evals_since_best": 0, "tokens_seen": 0}
-    found = checkpoints.latest(ckpt_dir)
+    rng_variables = lora.dropout_rng_variables(bundle.backbone)
+    found = checkpoints.restore_latest(ckpt_dir, trainable, optimizer.variables, rng_variables)
     if found:
-        meta = checkpoints.restore(found[1], trainable, optimizer.variables)
+        path, meta = found
         start_step = meta["step"]
         state.update({k: meta[k] for k in state if k in meta})
-        logging.info("resumed from %s at step %d", found[1], start_step)
+        logging.info("resumed from %s at step %d", path, start_step)
         _truncate_metrics(metrics_path, start_step)
     elif os.path.exists(metrics_path):
         os.remove(metrics_path)  # a run that died before its first checkpoint starts over
@@ -314,7 +330,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                 eta = elapsed / max(run_steps, 1) * (t.steps - step)
                 logging.info("step %d/%d %s eta %.0fs", step, t.steps, " ".join(f"{k} {v:.4g}" for k, v in shown), eta)
         if step % t.checkpoint_every == 0 or step == t.steps or stopped_early:
-            checkpoints.save(ckpt_dir, step, trainable, optimizer.variables, state, t.keep_checkpoints)
+            checkpoints.save(ckpt_dir, step, trainable, optimizer.variables, state, t.keep_checkpoints, rng_variables)
         if stopped_early:
             logging.info("early stop at step %d: val_loss has not improved for %d evaluations", step, t.early_stop_patience)
             break

@@ -5,10 +5,11 @@ import json
 import os
 from typing import Any, Iterable, Iterator
 
+from trainer.util.errors import UserError
 from trainer.util.files import atomic_open
 
 
-class RecordError(ValueError):
+class RecordError(UserError, ValueError):
     """A record that breaks a data contract; says where and which field."""
 
     def __init__(self, path: str, line: int, field: str, message: str):

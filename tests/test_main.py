@@ -46,3 +46,18 @@ def test_a_second_training_on_a_busy_workdir_stops_with_one_clear_line(tmp_path)
     assert out.returncode == 2
     assert f"carelora: {tmp_path} is in use by train pid {holder.pid}" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_workdir_files_are_owner_only(tmp_path):
+    raw = os.path.join(REPO, "tests", "fixtures", "raw_messy.jsonl")
+    out = subprocess.run([sys.executable, "-m", "trainer.main", "--config=configs/tiny_gpt2_lora.py",
+                          f"--workdir={tmp_path / 'w'}", "--mode=prepare", f"--config.prepare.inputs={raw}"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = 0
+    for folder, dirs, names in os.walk(tmp_path / "w"):
+        assert os.stat(folder).st_mode & 0o077 == 0, folder
+        for name in names:
+            assert os.stat(os.path.join(folder, name)).st_mode & 0o077 == 0, name
+            seen += 1
+    assert seen >= 5  # config, splits, rejects, ledger, report

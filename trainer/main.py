@@ -69,6 +69,9 @@ def main(argv: list[str]) -> None:
     unknown = [m for m in modes if m not in STAGES]
     if unknown:
         raise app.UsageError(f"unknown --mode {unknown}; choose from all, {', '.join(STAGES)}")
+    # Workdir files hold patient text (prepared data, rejects, ledger, samples): owner-only, 0600
+    # files in 0700 folders, whatever the shell's umask.
+    os.umask(0o077)
     _write_resolved_config(config, workdir)
     logging.info("workdir %s; stages %s", workdir, modes)
     for mode in modes:

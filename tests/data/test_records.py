@@ -52,6 +52,15 @@ def test_non_utf8_line_is_named(tmp_path):
         read_clean_examples(path)
 
 
+def test_non_utf8_line_goes_to_rejects_in_reject_mode(tmp_path):
+    path = _write(tmp_path, [json.dumps(GOOD), b'{"id": "\xff\xfe"}', json.dumps({**GOOD, "id": "a9"})])
+    rejects = tmp_path / "rejects.jsonl"
+    got = read_clean_examples(path, on_error="reject", rejects_path=str(rejects))
+    assert [e.id for e in got] == ["a1", "a9"]
+    (row,) = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert (row["line"], row["field"]) == (2, "<line>") and "not UTF-8" in row["error"]
+
+
 def test_reference_is_accepted_as_the_target_and_unknown_tasks_can_be_refused():
     ex = parse_clean_example({"id": "e", "task": "lab_results_ready", "reference": "Your results are ready."})
     assert ex.response == "Your results are ready." and ex.facts == {}

@@ -12,7 +12,7 @@ import json
 from typing import Any, Iterable
 
 from trainer import tasks as task_registry
-from trainer.util.jsonl import RecordError, append_jsonl, iter_lines, write_jsonl
+from trainer.util.jsonl import RecordError, append_jsonl, decode_line, iter_raw_lines, write_jsonl
 
 __all__ = ["CleanExample", "RecordError", "parse_clean_example", "read_clean_examples", "write_jsonl",
            "known_tasks"]
@@ -83,7 +83,9 @@ def read_clean_examples(
     """Reads a clean-example JSONL file.
 
     on_error="raise" stops at the first bad line; "reject" appends each bad line with its reason
-    to `rejects_path` (JSONL: file, line, field, error, raw) and goes on.
+    to `rejects_path` (JSONL: file, line, field, error, raw) and goes on, whatever the line's
+    fault (bad JSON, a missing field, bytes that are not UTF-8). `raw` is the refused line as it
+    was, so a rejects file may hold patient text: it is written like the data (owner-only).
     """
     if on_error not in ("raise", "reject"):
         raise ValueError(f"on_error must be 'raise' or 'reject', got {on_error!r}")
@@ -92,8 +94,10 @@ def read_clean_examples(
     examples: list[CleanExample] = []
     rejects: list[dict[str, Any]] = []
     seen_ids: dict[str, int] = {}
-    for number, text in iter_lines(path):
+    for number, raw in iter_raw_lines(path):
+        text = raw.decode("utf-8", "replace")  # what a rejects row shows
         try:
+            text = decode_line(path, number, raw)
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:

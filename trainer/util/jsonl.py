@@ -17,16 +17,25 @@ class RecordError(UserError, ValueError):
         super().__init__(f"{path}:{line}: field '{field}': {message}")
 
 
-def iter_lines(path: str) -> Iterator[tuple[int, str]]:
-    """Yields (1-based line number, text) of non-blank lines; non-UTF-8 bytes raise RecordError."""
+def iter_raw_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """Yields (1-based line number, bytes) of non-blank lines, undecoded."""
     with open(path, "rb") as f:
         for number, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise RecordError(path, number, "<line>", f"not UTF-8 (byte offset {e.start} in line)") from e
-            if text.strip():
-                yield number, text
+            if raw.strip():
+                yield number, raw
+
+
+def decode_line(path: str, number: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RecordError(path, number, "<line>", f"not UTF-8 (byte offset {e.start} in line)") from e
+
+
+def iter_lines(path: str) -> Iterator[tuple[int, str]]:
+    """Yields (1-based line number, text) of non-blank lines; non-UTF-8 bytes raise RecordError."""
+    for number, raw in iter_raw_lines(path):
+        yield number, decode_line(path, number, raw)
 
 
 def read_jsonl(path: str) -> list[Any]:

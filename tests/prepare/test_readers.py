@@ -135,3 +135,36 @@ def test_declared_encoding_and_delimiter(tmp_path):
     assert [r.kind for r in rejects] == [readers.BAD_ENCODING]  # undeclared cp1252 is reported, not guessed
     records, rejects = _read([str(path)], encoding="cp1252", csv_delimiter=";")
     assert not rejects and records[0].fields["text"] == "Hola José, su cita es mañana."
+
+
+def _jsonl_lines(n):
+    return b"".join(json.dumps({"id": f"g{i}", "patient_id": f"p{i}", "text": f"Reminder {i}: your visit is on Monday at 9."}).encode() + b"\n"
+                    for i in range(n))
+
+
+def test_cut_off_gzip_keeps_the_lines_before_the_damage_and_rejects_the_rest(tmp_path):
+    whole = gzip.compress(_jsonl_lines(400), compresslevel=1)
+    path = tmp_path / "export.jsonl.gz"
+    path.write_bytes(whole[: len(whole) * 2 // 3])
+    records, rejects = _read([str(path)])
+    assert 0 < len(records) < 400
+    assert [r.fields["id"] for r in records] == [f"g{i}" for i in range(len(records))]
+    (rej,) = rejects
+    assert rej.kind == readers.TRUNCATED_ARCHIVE and rej.line == len(records) + 1
+    assert "cut short" in rej.message and rej.byte_offset > 0
+    with pytest.raises(RecordError, match=rf"export.jsonl.gz:{len(records) + 1}: field '<file>': truncated_archive"):
+        _read([str(path)], on_error="raise")
+
+
+def test_a_gz_file_that_is_not_gzip_is_one_reject_not_a_traceback(tmp_path):
+    path = tmp_path / "notes.jsonl.gz"
+    path.write_bytes(_jsonl_lines(3))
+    records, (rej,) = _read([str(path)])
+    assert records == [] and rej.kind == readers.TRUNCATED_ARCHIVE and "not a gzip file" in rej.message
+
+
+def test_concatenated_gzip_members_are_read_through(tmp_path):
+    path = tmp_path / "two.jsonl.gz"
+    path.write_bytes(gzip.compress(_jsonl_lines(5)) + gzip.compress(_jsonl_lines(7)[::-1]))
+    records, rejects = _read([str(path)])
+    assert len(records) + len(rejects) == 12 and not [r for r in rejects if r.kind == readers.TRUNCATED_ARCHIVE]

@@ -175,3 +175,31 @@ def test_two_thousand_generated_lines_run_well_under_a_minute(tmp_path):
     assert report["records_in"] == 2000 and report["accounting_ok"]
     assert report["kept"] > 50 and report["patients_in_two_splits"] == 0
     assert cpu_s < 60, f"prepare took {cpu_s:.1f} s of CPU on 2000 lines"
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\xff\xfe garbage \x81\n" * 20, b"id,message\n1,hello there\n"])
+def test_inputs_without_a_usable_record_stop_with_one_error_and_a_ledger(tmp_path, content):
+    raw = tmp_path / ("export.csv" if content.startswith(b"id,") else "export.jsonl")
+    raw.write_bytes(content)
+    config = ml_collections.ConfigDict({"prepare": stage.default_config()})
+    config.prepare.inputs = str(raw)
+    with pytest.raises(stage.NoUsableRecords, match=r"no usable record in 1 input file\(s\)"):
+        stage.run(config, str(tmp_path / "w"))
+    assert (tmp_path / "w" / "data" / "ledger.jsonl").exists()
+    report = json.load(open(tmp_path / "w" / "data" / "prepare_report.json"))
+    assert report["accounting_ok"] and report["kept"] == 0
+
+
+def test_a_huge_line_is_dropped_by_raw_length_before_any_per_character_work(tmp_path):
+    raw = tmp_path / "export.jsonl"
+    huge = {"id": "h1", "patient_id": "p1", "text": "Reminder: " + "x" * 5_000_000}
+    ok = {"id": "h2", "patient_id": "p2", "task": "appointment_reminder",
+          "text": "Hi, this is a reminder of your appointment on Monday at 9:00 AM. Please call us with questions."}
+    raw.write_text(json.dumps(huge) + "\n" + json.dumps(ok) + "\n")
+    config = ml_collections.ConfigDict({"prepare": stage.default_config()})
+    config.prepare.inputs = str(raw)
+    t0 = time.time()
+    stage.run(config, str(tmp_path / "w"))
+    rows = {r["id"]: r for r in map(json.loads, open(tmp_path / "w" / "data" / "ledger.jsonl"))}
+    assert rows["h1"]["reason"] == "too_long" and "before normalization" in rows["h1"]["detail"]
+    assert time.time() - t0 < 120

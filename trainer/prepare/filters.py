@@ -44,6 +44,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.min_chars = 15
     c.min_words = 4
     c.max_chars = 3000
+    # Raw text past this length is dropped before normalization: per-character work on a 50 MB
+    # line (a mangled export) took 20 minutes to reach the max_chars verdict.
+    c.max_raw_chars = 30000
     c.languages = ("en", "es")  # empty tuple: any language
     c.check_language_match = True  # drop when facts.language says es but the text is English, etc.
     c.spam_threshold = 2.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import csv
 import dataclasses
-import gzip
+import zlib
 import io
 import json
 import os
@@ -34,6 +34,8 @@ BAD_FACTS = "bad_facts"
 CSV_FIELD_COUNT = "csv_field_count"
 CSV_QUOTING = "csv_quoting"
 DUPLICATE_ID = "duplicate_id"
+# A .gz file damaged, cut short or not gzip at all: the lines before the damage are kept.
+TRUNCATED_ARCHIVE = "truncated_archive"
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -114,9 +116,37 @@ def detect_format(path: str, fmt: str = "auto") -> str:
 
 
 def _read_bytes(path: str) -> bytes:
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:  # read-only: inputs are never modified
+    with open(path, "rb") as f:  # read-only: inputs are never modified
         return f.read()
+
+
+def gunzip_tolerant(data: bytes) -> tuple[bytes, str | None, int | None]:
+    """(whole lines decompressed, what went wrong or None, compressed byte offset of the damage).
+
+    A damaged or cut-off archive keeps every complete line before the damage instead of losing
+    the whole file to one exception; multi-member files (concatenated .gz) are read through.
+    """
+    out: list[bytes] = []
+    d = zlib.decompressobj(wbits=31)
+    pos, member_start, problem = 0, 0, None
+    try:
+        while pos < len(data):
+            chunk = data[pos:pos + (1 << 16)]
+            out.append(d.decompress(chunk))
+            pos += len(chunk)
+            if d.eof and d.unused_data:
+                pos -= len(d.unused_data)
+                member_start = pos
+                d = zlib.decompressobj(wbits=31)
+        if not d.eof:
+            problem = "ends before its end marker (cut short)" if pos > member_start else "is empty"
+    except zlib.error as e:
+        problem = "is not a gzip file" if pos == 0 and not out else f"is damaged ({e})"
+    text = b"".join(out)
+    if problem is None:
+        return text, None, None
+    cut = text.rfind(b"\n") + 1  # a line cut by the damage is not trusted
+    return text[:cut], problem, pos
 
 
 def _lookup(obj: Mapping[str, Any], name: str) -> tuple[bool, Any]:
@@ -314,8 +344,11 @@ def read_file(path: str, cfg: ml_collections.ConfigDict, order0: int = 0,
     fmt = detect_format(path, cfg.format)
     if data is None:
         data = _read_bytes(path)
-    elif path.endswith(".gz"):
-        data = gzip.decompress(data)
+    damage = None
+    if path.endswith(".gz"):
+        data, problem, offset = gunzip_tolerant(data)
+        if problem:
+            damage = (problem, offset)
     if cfg.encoding.replace("-", "").lower() not in ("utf8", "utf8sig"):
         try:
             data = data.decode(cfg.encoding).encode("utf-8")
@@ -329,10 +362,19 @@ def read_file(path: str, cfg: ml_collections.ConfigDict, order0: int = 0,
         items = _iter_csv(path, data, cfg, order0, cfg.csv_delimiter if fmt == "csv" else "\t")
     else:
         raise ValueError(f"unknown raw format {fmt!r} for {path}")
+    order, lines = order0, data.count(b"\n")
     for item in items:
         if isinstance(item, RawReject) and cfg.on_error == "raise":
             raise item.to_error()
+        order = item.order + 1
         yield item
+    if damage:
+        reject = RawReject(path, lines + 1, order, "<file>", TRUNCATED_ARCHIVE,
+                           f"the gzip stream {damage[0]} at compressed byte {damage[1]}: kept the {lines} "
+                           "whole lines before it, the rest of the file is not read", damage[1])
+        if cfg.on_error == "raise":
+            raise reject.to_error()
+        yield reject
 
 
 def file_order_base(file_index: int) -> int:

@@ -85,7 +85,7 @@ def assign_splits(records: Iterable[tuple[str, str]], ratios: Mapping[str, float
 def _fill_empty_splits(assignment: dict[str, str], tasks_by_patient, names: list[str], seed: int) -> None:
     """With few patients a wanted split can come out empty; move one patient from the largest."""
     for s in names:
-        if s in assignment.values():
+        if not assignment or s in assignment.values():
             continue
         counts = collections.Counter(assignment.values())
         donor = max(counts, key=lambda k: (counts[k], k))

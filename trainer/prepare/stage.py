@@ -26,8 +26,13 @@ from trainer.deid import gate
 from trainer.deid.engine import Deidentifier
 from trainer.prepare import dedup, filters, ledger, normalize, quality, readers, split, typos
 from trainer.util import files
+from trainer.util.errors import UserError
 
 DEID_ERROR = "deid_error"
+
+
+class NoUsableRecords(UserError):
+    """The inputs were read to the end but none of their records can be trained on."""
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -107,7 +112,11 @@ class RecordProcessor:
         # Records without an id get one from where they are: "raw.csv@0:14" (file index 0, line 14).
         rid = f.get("id") or f"{os.path.basename(rec.source)}@{rec.order >> 32}:{rec.line}"
         base = {"source": rec.source, "line": rec.line, "order": rec.order, "id": rid}
-        norm = normalize.normalize_text(f.get("text") or "", cfg.clean)
+        raw_text = f.get("text") or ""
+        if len(raw_text) > cfg.filters.max_raw_chars:
+            return ledger.outcome_row(base, ledger.DROPPED, filters.TOO_LONG,
+                                      f"{len(raw_text)} characters before normalization (max_raw_chars {cfg.filters.max_raw_chars})")
+        norm = normalize.normalize_text(raw_text, cfg.clean)
         facts = dict(f.get("facts") or {})
         verdict = filters.check_message(norm.text, f, facts, cfg.filters)
         if verdict.reason:
@@ -261,4 +270,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, deidentifier: Any = Non
                              f"{report[ledger.KEPT]}+{report[ledger.DROPPED]}+{report[ledger.REJECTED]} out")
     write_outputs(os.path.join(workdir, "data"), by_split, outcomes, scored, report, cfg)
     logging.info("prepare: %s", ledger.format_summary(report))
+    if not report[ledger.KEPT]:
+        reasons = {**report["dropped_by_reason"], **report["rejected_by_error"]}
+        top = ", ".join(f"{k} {v}" for k, v in list(reasons.items())[:4]) or "no records at all"
+        raise NoUsableRecords(f"no usable record in {len(paths)} input file(s) ({report['records_in']} read: {top}); "
+                              f"every record's outcome is in {os.path.join(workdir, 'data', 'ledger.jsonl')}")
     return report

@@ -13,6 +13,7 @@ from trainer.eval import config as eval_config
 from trainer.export import config as export_config
 from trainer.models import config as models_config
 from trainer.prepare import stage as prepare_stage
+from trainer.rate import config as rate_config
 from trainer.train import config as train_config
 
 
@@ -27,6 +28,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.phi_gate = gate.default_config()
     c.sample = train_config.sample_config()
     c.eval = eval_config.default_config()
+    c.rate = rate_config.default_config()  # used by --mode=rate (the clinicians' rating page)
     c.export = export_config.default_config()
     c.sweep = train_config.sweep_config()  # used by --mode=sweep
     return c
@@ -39,8 +41,6 @@ def tiny_config(source: str, lora_targets: tuple[str, ...]) -> ml_collections.Co
     c.lora.update(rank=8, alpha=16.0, targets=lora_targets)
     c.data.seq_len = 256
     c.train.update(steps=40, batch_size=8, learning_rate=3e-3, warmup_steps=4, log_every=5, eval_every=20, checkpoint_every=10)
-    # Smoke/test configs: whatever file they are pointed at is synthetic test data.
-    c.train.phi_gate.allow_synthetic = True
     # float32 on every machine, so tests assert the same numbers on AVX2 and AVX-512 CPUs alike
     # (bf16 has its own tests).
     c.train.mixed_precision = "fp32"

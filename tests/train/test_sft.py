@@ -24,7 +24,11 @@ def _load_config(name):
     spec = importlib.util.spec_from_file_location("cfg", os.path.join(REPO, "configs", name))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.get_config()
+    cfg = mod.get_config()
+    # This module trains on copies of the shipped synthetic sample; it says so itself (configs do
+    # not, so a tiny config pointed at real data still gets the PHI gate).
+    cfg.train.phi_gate.allow_synthetic = True
+    return cfg
 
 
 def _metrics(workdir):
@@ -94,6 +98,7 @@ def _cmd(workdir, train_file, steps):
         f"--config.data.train_file={train_file}", f"--config.train.steps={steps}", "--config.train.checkpoint_every=4",
         "--config.train.log_every=2", "--config.train.eval_every=0", "--config.train.batch_size=4",
         "--config.lora.dropout=0.05",  # the main config's own setting: dropout masks must resume exactly too
+        "--config.train.phi_gate.allow_synthetic=True",  # a copy of the shipped synthetic sample
     ]
 
 
@@ -185,6 +190,7 @@ from trainer.train import sft
 spec = importlib.util.spec_from_file_location("c", "configs/tiny_gemma_lora.py")
 m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
 cfg = m.get_config()
+cfg.train.phi_gate.allow_synthetic = True  # a copy of the shipped synthetic sample
 cfg.data.train_file, cfg.data.val_file, workdir, devices = sys.argv[1:5]
 cfg.lora.dropout = 0.0
 cfg.data.update(packing=False, seq_len=320)
@@ -227,3 +233,13 @@ def test_damaged_last_metrics_line_is_dropped_on_resume(tmp_path, caplog):
     assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [2, 4]
     assert "metrics.jsonl:3: damaged line dropped" in caplog.text
 
+
+
+def test_configs_do_not_wave_arbitrary_files_through_the_phi_gate():
+    import importlib.util
+
+    for name in ("tiny_gpt2_lora.py", "tiny_gemma_lora.py", "gemma3_270m_lora.py"):
+        spec = importlib.util.spec_from_file_location("c", os.path.join(REPO, "configs", name))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        assert mod.get_config().train.phi_gate.allow_synthetic is False, name

@@ -23,6 +23,7 @@ def files(tmp_path_factory):
 
 def _config(files, axes):
     cfg = config_lib.tiny_config("tiny_gpt2", ("query", "value"))
+    cfg.train.phi_gate.allow_synthetic = True  # copies of the shipped synthetic sample
     cfg.data.train_file, cfg.data.val_file = files
     cfg.train.update(steps=3, batch_size=2, log_every=1, eval_every=0, checkpoint_every=3, xla="off")
     cfg.sweep.axes = axes

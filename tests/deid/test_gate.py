@@ -84,3 +84,51 @@ def test_inserted_surrogates_recovers_each_replacement():
     new = "Hi Lisa Whitehead, call 288-555-0139 on 8/02."
     assert gate.inserted_surrogates(original, spans, new) == ["Lisa Whitehead", "288-555-0139", "8/02"]
     assert gate.inserted_surrogates(original, spans, "unrelated text") == []
+
+
+class _Blind:
+    """A de-identifier with every blind spot: it finds nothing."""
+
+    def __init__(self, real):
+        self.config, self.lexicon = real.config, real.lexicon
+
+    def scan(self, text):
+        return []
+
+
+def test_the_second_check_finds_what_the_de_identifier_missed(deidentifier):
+    examples = [
+        {"id": "a", "response": "Call Maria Gonzalez back at (971) 248-3307 or maria.g@example.com about the refill."},
+        {"id": "b", "response": "Your lab results are ready in the patient portal."},
+    ]
+    blind = _Blind(deidentifier)
+    # without the second check a blind de-identifier lets everything through
+    assert gate.check_phi(examples, blind, max_rate=0.0).passed
+    second = gate.second_check_for(deidentifier)
+    with pytest.raises(gate.PhiGateError) as err:
+        gate.check_phi(examples, blind, max_rate=0.0, second_check=second)
+    report = err.value.report
+    assert [row["id"] for row in report.flagged] == ["a"]
+    assert {"second_check:PHONE_NUMBER", "second_check:EMAIL_ADDRESS"} <= set(report.flagged[0]["types"])
+    sc = report.second_check
+    assert sc["flagged"][0]["id"] == "a" and {"PHONE_NUMBER", "EMAIL_ADDRESS"} <= set(sc["by_type"])
+    assert {"PERSON", "NAME_LEXICON"} & set(sc["by_type"])  # reported, not blocking
+    summary = report.summary()
+    assert "second check" in summary and "PHONE_NUMBER" in summary and "248-3307" not in summary
+
+
+def test_the_second_check_adds_nothing_where_the_de_identifier_already_found_it(deidentifier):
+    examples = [{"id": "a", "response": "Call Maria Gonzalez back at 503-555-0142 about the refill."}]
+    report = gate.check_phi(examples, deidentifier, max_rate=1.0, second_check=gate.second_check_for(deidentifier))
+    assert report.second_check["flagged"] == [] and report.flagged[0]["types"] == ["NAME", "PHONE"]
+
+
+def test_the_trainer_gate_runs_the_second_check_and_reports_it(deidentifier, tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"id": "x1", "patient_key": "k", "task": "lab_results_ready", "facts": {}, '
+                    '"response": "Your lab results are ready in the portal."}\n')
+    report = gate.run_gate([str(path)], gate.default_config(), deidentifier=deidentifier)
+    assert report.passed and report.second_check is not None and report.second_check["flagged"] == []
+    cfg = gate.default_config()
+    cfg.second_check = False
+    assert gate.run_gate([str(path)], cfg, deidentifier=deidentifier).second_check is None

@@ -72,3 +72,27 @@ def test_cli_prints_both_systems_and_writes_predictions(tmp_path):
     assert [p["id"] for p in preds] == ["1", "2"]
     assert {(s["start"], s["end"], s["type"]) for s in preds[0]["spans"]} >= {(8, 13, "NAME"), (26, 41, "PHONE")}
     assert preds[1]["spans"] == []
+
+
+def test_markup_becomes_gold_with_exact_offsets(tmp_path):
+    ev = _tool()
+    src = "@@ a\nhi [[NAME:Maria Lopez]], call [[PHONE:503-555-0142]]\n@@ b\nFAX\nTo: [[NAME:GARCIA, ANA M]]\n\n@@ c\nnothing here\n"
+    gold = ev.parse_markup(src)
+    assert [g["id"] for g in gold] == ["a", "b", "c"]
+    assert gold[1]["text"] == "FAX\nTo: GARCIA, ANA M" and gold[2]["spans"] == []
+    for g in gold:
+        for s in g["spans"]:
+            assert g["text"][s["start"]:s["end"]] == s["text"]
+    assert [(s["type"], s["text"]) for s in gold[0]["spans"]] == [("NAME", "Maria Lopez"), ("PHONE", "503-555-0142")]
+    path = tmp_path / "x.src"
+    path.write_text(src)
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "eval_deid.py"), "--markup", str(path),
+                           "--write_gold", str(tmp_path / "x.jsonl")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert ev.read_gold(str(tmp_path / "x.jsonl")) == gold
+    try:
+        ev.parse_markup("@@ d\nan [[NAME:open mark\n")
+    except SystemExit as e:
+        assert "d" in str(e)
+    else:
+        raise AssertionError("unbalanced markup accepted")

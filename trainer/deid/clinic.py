@@ -3,6 +3,7 @@ organizations, with the lexicon and the age threshold every recognizer reads."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from typing import Iterable
 
@@ -22,8 +23,13 @@ class ClinicRules:
     clinician_names: tuple = ()
     org_names: tuple = ()
     age_threshold: int = 89
+    # The year ages are counted from (a birth year before it by more than the threshold is an
+    # identifier); 0: the current year.
+    reference_year: int = 0
 
     def __post_init__(self):
+        if not self.reference_year:
+            self.reference_year = datetime.date.today().year
         clinicians = []
         for name in self.clinician_names:
             toks = tuple(t for t in WORD_RE.findall(name.lower())
@@ -33,6 +39,10 @@ class ClinicRules:
         self.clinicians = tuple(clinicians)
         self.clinician_tokens = frozenset(t for c in clinicians for t in c)
         self._clinician_res = [self._clinician_re(c) for c in clinicians]
+        # A configured organization's first word alone is that organization, not a town ("a
+        # Riverside office", "Riverside's assistant" for "Riverside Family Clinic").
+        self.org_heads = frozenset(words[0] for o in self.org_names
+                                   for words in [WORD_RE.findall(o.lower())] if len(words) >= 2)
         self.org_patterns = [re.compile(r"\b" + re.escape(o) + r"\b", re.I) for o in self.org_names if o]
         # "Riverside Family" is "Riverside Family Clinic" cut short: word prefixes of configured
         # organization names are organizations too when they hold an organization word ("Maple

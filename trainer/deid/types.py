@@ -22,6 +22,11 @@ TYPE_PRIORITY = {
 }
 
 
+class DeidSetupError(RuntimeError):
+    """The de-identifier cannot work as measured (a word list, a locale or the spaCy model is
+    missing, or its self-check failed): an error at start-up, never a quietly weaker filter."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Span:
     """One identifier in a text: `text[start:end]` (end-exclusive) of kind `type`."""

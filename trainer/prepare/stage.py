@@ -24,6 +24,7 @@ from trainer.data.records import CleanExample, RecordError, write_jsonl
 from trainer.deid import config as deid_config
 from trainer.deid import gate
 from trainer.deid.engine import Deidentifier
+from trainer.deid.types import DeidSetupError
 from trainer.prepare import dedup, filters, ledger, normalize, quality, readers, split, typos
 from trainer.util import files
 from trainer.util.errors import UserError
@@ -92,6 +93,7 @@ class RecordProcessor:
         self._deid = deidentifier
         self._fixer: tuple[Sequence[str], typos.TypoFixer] | None = None
         self.salt, self.salt_source = split.resolve_salt(cfg.split)
+        self._deid_ok = self._deid_failed = 0
 
     @property
     def deidentifier(self):
@@ -127,12 +129,23 @@ class RecordProcessor:
             facts["channel"] = channel
         if cfg.add_language_fact and verdict.language != "unknown" and "language" not in facts:
             facts["language"] = verdict.language
+        deidentifier = self.deidentifier  # a de-identifier that cannot start stops the stage here
         try:
             # Seeding surrogates by patient keeps one patient's fake name and date shift stable.
-            result = self.deidentifier.deidentify(norm.text, facts, record_key=pkey)
+            result = deidentifier.deidentify(norm.text, facts, record_key=pkey)
+            self._deid_ok += 1
+        except DeidSetupError:
+            raise
         except Exception as e:  # a de-identifier failure must never let the raw text through
             if cfg.reader.on_error == "raise":
                 raise RecordError(rec.source, rec.line, "text", f"de-identification failed: {e}") from e
+            self._deid_failed += 1
+            if self._deid_failed >= 10 and self._deid_failed > self._deid_ok:
+                # Most records failing is a broken de-identifier, not bad records: stop, do not
+                # turn the whole input into rejects and exit 0.
+                raise DeidSetupError(f"de-identification failed on {self._deid_failed} of "
+                                     f"{self._deid_failed + self._deid_ok} records (last: {type(e).__name__}); "
+                                     "the de-identifier is broken") from e
             # The exception text may quote the message; the ledger gets the type only.
             return ledger.outcome_row(base, ledger.REJECTED, DEID_ERROR, type(e).__name__, field="text")
         task = filters.normalize_task(f.get("task"), cfg.filters)
@@ -249,6 +262,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, deidentifier: Any = Non
     cfg = prepare_section(config)
     paths = expand_inputs(cfg.inputs)
     proc = RecordProcessor(cfg, deidentifier)
+    proc.deidentifier  # noqa: B018 -- start it before reading: a broken one stops the stage at once
     outcomes: list[dict] = []
     cands: list[dict] = []
     n_read = 0

@@ -43,7 +43,7 @@ def test_a_registered_recognizer_feeds_deidentify_and_leaves_when_unregistered()
 def test_built_in_recognizers_run_in_a_fixed_order_text_only_ones_first():
     names = [r.name for r in registered()]
     assert names == ["email", "url", "ip", "ssn", "phone", "date", "age", "keyword_id", "vin", "address",
-                     "zip", "city_state", "number_id", "name", "city", "after_place"]
+                     "zip", "city_state", "county", "number_id", "reversed_name", "name", "city", "after_place"]
     needs_doc = [r.name for r in registered() if r.needs_doc]
     assert needs_doc == ["name", "city", "after_place"]
 

@@ -58,6 +58,9 @@ class Recognizer(abc.ABC):
     # Reads `context.doc`, or what recognizers that read it found; skipped in text-only scans,
     # which cost no spaCy pass.
     needs_doc: ClassVar[bool] = False
+    # Reads numbers: runs on `ocr_digits(text)`, where scanned forms' letter-for-digit slips
+    # ("O3/l7/1950", "(5O3) 555-O174") are digits again; offsets and span texts stay the text's.
+    reads_digits: ClassVar[bool] = False
 
     @abc.abstractmethod
     def find(self, text: str, context: Context) -> list[Span]:
@@ -92,16 +95,33 @@ def find_spans(text: str, rules: ClinicRules, doc: Any = None) -> list[Span]:
     among them), in run order. Without `doc` (the spaCy doc of `text`) only the recognizers that
     need no doc run. Clock times are not filtered here; see `drop_clock_times`."""
     context = Context(rules=rules, doc=doc)
+    digits = ocr_digits(text)
     for recognizer in registered():
         if recognizer.needs_doc and doc is None:
             continue
-        spans = recognizer.find(text, context)
+        if recognizer.reads_digits and digits != text:
+            spans = [dataclasses.replace(s, text=text[s.start:s.end])
+                     for s in recognizer.find(digits, context)]
+        else:
+            spans = recognizer.find(text, context)
         wrong = {s.type for s in spans} - set(recognizer.types)
         if wrong:
             raise ValueError(f"recognizer {recognizer.name!r} made {sorted(wrong)} spans, "
                              f"but declares {recognizer.types}")
         context.found.extend(spans)
     return context.found
+
+
+# A run of letters and digits holding a digit, where every letter is one OCR reads for a digit.
+_OCR_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d)[0-9OolI|]+(?![A-Za-z0-9])")
+_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"})
+
+
+def ocr_digits(text: str) -> str:
+    """`text` with the letters of number-like tokens read as the digits they stand for in OCR
+    output ("l1/O3/1961" -> "11/03/1961"); same length, so offsets carry over. Tokens with any
+    other letter ("CO2", "B12", "E11.9") stay as they are."""
+    return _OCR_TOKEN_RE.sub(lambda m: m.group(0).translate(_OCR_DIGITS), text)
 
 
 def drop_clock_times(text: str, spans: list[Span]) -> list[Span]:

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
+
 from trainer.deid.recognizers.base import Context, Recognizer, register
 from trainer.deid.types import Span, trimmed_span
-from trainer.util.patterns import EMAIL_RE, PHONE_INTL_RE, PHONE_RE, URL_RE
+from trainer.util.patterns import EMAIL_RE, PHONE_INTL_RE, PHONE_RE, URL_RE, URL_TLDS
 
 # "maria at gmail dot com", "maria [at] gmail.com": written out so that filters let it through.
 EMAIL_OBF_RE = re.compile(
-    r"\b[A-Za-z0-9][A-Za-z0-9._\-]*\s*(?:\[at\]|\(at\)|\s+at\s+)\s*[A-Za-z0-9\-]+\s*"
-    r"(?:\[dot\]|\(dot\)|\s+dot\s+|\.)\s*(?:com|net|org|edu|gov|us|mx|es)\b", re.I)
+    r"\b[A-Za-z0-9][A-Za-z0-9._\-]*(?:\s+(?:dot|punto|underscore|guion)\s+[A-Za-z0-9][A-Za-z0-9._\-]*)*"
+    r"\s*(?:\[at\]|\(at\)|\s+at\s+|\s+arroba\s+)\s*[A-Za-z0-9\-]+\s*"
+    r"(?:\[dot\]|\(dot\)|\s+dot\s+|\s+punto\s+|\.)\s*(?:com|net|org|edu|gov|us|mx|es)\b", re.I)
 IPV4_RE = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
                      r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])")
 IPV6_RE = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?::[0-9a-f]{1,4}){0,6}(?![\w:])", re.I)
@@ -22,6 +25,10 @@ PHONE_LOCAL_RE = re.compile(
 FAX_CTX_RE = re.compile(r"\bfax\b", re.I)
 _DIGIT_WORD = (r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|cero|uno|dos|tres|cuatro|"
                r"cinco|seis|siete|ocho|nueve)")
+_TLDS = URL_TLDS[3:-1]
+# A number typed with a space between every digit ("5 0 3 5 5 5 0 1 9 2"), as some patients
+# do to get past filters.
+SPACED_PHONE_RE = re.compile(r"(?<![\w.])(?:\+?1[ .\-])?\d(?:[ .\-]\d){9}(?![\w]|[ .\-]\d)")
 # Voicemail transcripts spell numbers out: "five five five one two three ...".
 SPELLED_PHONE_RE = re.compile(r"\b" + _DIGIT_WORD + r"(?:[\s,.\-]+" + _DIGIT_WORD + r"){6,}\b", re.I)
 
@@ -33,10 +40,15 @@ class EmailRecognizer(Recognizer):
     order = 10
 
     def find(self, text: str, context: Context) -> list[Span]:
-        out = [trimmed_span(text, m.start(), m.end(), "EMAIL", 1.0) for m in EMAIL_RE.finditer(text)]
+        out = []
+        for m in EMAIL_RE.finditer(text):
+            # "instagram @lexi.marie.22" is a handle after a word, not an address with a space
+            if re.search(r"\s@", m.group(0)) and not re.search(r"\.(?:" + _TLDS + r")$", m.group(0), re.I):
+                continue
+            out.append(trimmed_span(text, m.start(), m.end(), "EMAIL", 1.0))
         for m in EMAIL_OBF_RE.finditer(text):
             # "... dot com" alone is a sentence about a web site; an "at" makes it an address
-            if re.search(r"\[at\]|\(at\)| at ", m.group(0), re.I):
+            if re.search(r"\[at\]|\(at\)| at | arroba ", m.group(0), re.I):
                 out.append(trimmed_span(text, m.start(), m.end(), "EMAIL", 0.8))
         return out
 
@@ -81,6 +93,7 @@ class PhoneRecognizer(Recognizer):
     name = "phone"
     types = ("PHONE", "FAX")
     order = 50
+    reads_digits = True
 
     def find(self, text: str, context: Context) -> list[Span]:
         out = []
@@ -94,6 +107,12 @@ class PhoneRecognizer(Recognizer):
                 fax = FAX_CTX_RE.search(pre) and not re.search(
                     r"\b(?:phone|call|cell|tel)\b[^\n]*$", after_fax, re.I)
                 out.append(trimmed_span(text, m.start(), m.end(), "FAX" if fax else "PHONE", 0.95))
+        for m in SPACED_PHONE_RE.finditer(text):
+            out.append(trimmed_span(text, m.start(), m.end(), "PHONE", 0.85))
+        if "+" in text:
+            # Numbers with a country code: libphonenumber knows every country's plan.
+            for match in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE):
+                out.append(trimmed_span(text, match.start, match.end, "PHONE", 0.9))
         for m in SPELLED_PHONE_RE.finditer(text):
             out.append(trimmed_span(text, m.start(), m.end(), "PHONE", 0.85))
         for m in PHONE_LOCAL_RE.finditer(text):

@@ -66,6 +66,7 @@ class SsnRecognizer(Recognizer):
     name = "ssn"
     types = ("SSN",)
     order = 40
+    reads_digits = True
 
     def find(self, text: str, context: Context) -> list[Span]:
         out = []
@@ -90,6 +91,7 @@ class KeywordIdRecognizer(Recognizer):
     name = "keyword_id"
     types = tuple(kind for kind, _ in KEYWORD_RES)
     order = 80
+    reads_digits = True
 
     def find(self, text: str, context: Context) -> list[Span]:
         out = []
@@ -133,6 +135,7 @@ class NumberIdRecognizer(Recognizer):
     name = "number_id"
     types = ("ID",)
     order = 130
+    reads_digits = True
 
     def find(self, text: str, context: Context) -> list[Span]:
         out = []
@@ -152,11 +155,17 @@ class NumberIdRecognizer(Recognizer):
         return out
 
 
+_NOT_A_VALUE = {"to", "on", "for", "at", "in", "from", "with", "and", "the", "my", "your", "is", "was", "of", "a",
+                "by", "via", "please", "pls"}
+
+
 def _clean_value(val: str, kind: str) -> str:
     """Cut a keyword's captured value to the identifier itself; '' when it is no identifier."""
     val = val.strip()
     # Stop at the first word with no digit after a space ("12345 please call").
     parts = val.split(" ")
+    if parts[0].lower() in _NOT_A_VALUE:
+        return ""  # "statement to 88 Pine St": a word of the sentence, then an address
     kept = [parts[0]]
     for p in parts[1:]:
         if any(c.isdigit() for c in p) or (kind == "VEHICLE" and len(p) <= 4 and p.isalpha()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from trainer.deid.lexicon import FAMILY_WORDS, TITLES
+from trainer.deid.lexicon import FAMILY_WORDS, TITLES, read_list
 from trainer.deid.recognizers.base import Context, inside
 from trainer.deid.recognizers.tokens import Token, Tokens
 from trainer.deid.types import Span
@@ -16,10 +16,22 @@ _CHAIN_RES = [re.compile(r"\b" + re.escape(n) + r"\b", re.I) for n in (
     "Kaiser Permanente", "Mayo Clinic", "Dollar General", "Family Dollar", "Home Depot", "Best Buy",
     "Harris Teeter", "Stop & Shop", "Piggly Wiggly", "Winn-Dixie", "Food Lion", "Giant Eagle",
     "Hy-Vee", "Meijer", "Wegmans", "Shop Rite", "ShopRite", "Sam's Club", "Dr. Pepper")]
+# Health systems and services named after people and places (trainer/assets/deid/health_orgs.txt).
+_HEALTH_ORG_RE = re.compile(r"(?<![\w.])(?:" + "|".join(
+    re.escape(n) for n in sorted(read_list("health_orgs.txt", lower=False), key=len, reverse=True))
+    + r")(?:['’]s)?(?!\w)", re.I)
 
+_FACILITY_PLACE_RE = re.compile(r"[ \t]+[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?(?![\w'’])")
 # "the ER at St. Vincent", "admitted to Saint Mary's": a hospital, not a person or a place.
 _HOSPITAL_CTX = re.compile(r"\b(?:er|e\.r\.|emergency|hospital|hosp|admitted|urgent care|clinic|"
-                           r"medical|icu|surgery|rehab)\b", re.I)
+                           r"medical|icu|surgery|rehab|records|discharged?|transferred|inpatient|"
+                           r"ambulance|nicu|labor and delivery|l&d)\b", re.I)
+# "University of Washington Medical Center", "Oregon Health & Science University": a place name
+# inside a university's or a school's name is no address.
+_UNIVERSITY_RE = re.compile(r"\b(?:(?:the\s+)?Univ(?:ersity|\.)?\s+of\s+(?:[A-Z][\w.'’&-]*\s*){1,3}"
+                            r"(?:(?:Medical|Health|Hospital|Children['’]s|Center|Clinic|Medicine|Health\s+System)\b\s*){0,3}|"
+                            r"(?:[A-Z][\w.'’-]*\s+(?:&\s+)?){1,4}(?:University|College|State)\b"
+                            r"(?:\s+(?:Medical|Health|Hospital|Center|Clinic|Medicine)\b)*)")
 _SAINT_RE = re.compile(r"\b(?:st\.?|saint|san|santa|mount|mt\.?)\s+[A-Z][\w'’]+(?:'s|’s)?", re.I)
 
 
@@ -31,6 +43,16 @@ def organization_ranges(tokens: Tokens) -> list[tuple[int, int]]:
     ranges = []
     for rx in tokens.rules.org_patterns + _CHAIN_RES:
         ranges.extend((m.start(), m.end()) for m in rx.finditer(tokens.text))
+    for m in _HEALTH_ORG_RE.finditer(tokens.text):
+        # a system's facility is named by its place: "Kaiser Sunnyside", "IHS Shiprock"
+        after = _FACILITY_PLACE_RE.match(tokens.text, m.end())
+        end = m.end()
+        if after and all(w.lower() in tokens.lex.cities or not tokens.lex.known(w.lower())
+                         for w in after.group(0).split()) and not tokens.lex.first_names.get(after.group(0).split()[0].lower()):
+            end = after.end()
+        ranges.append((m.start(), end))
+    for m in _UNIVERSITY_RE.finditer(tokens.text):
+        ranges.append((m.start(), m.end()))
     for m in _SAINT_RE.finditer(tokens.text):
         if _HOSPITAL_CTX.search(tokens.text[max(0, m.start() - 40):m.end() + 20]):
             ranges.append((m.start(), m.end()))

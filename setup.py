@@ -11,7 +11,7 @@ setup(
     description="LoRA fine-tuning of Gemma / GPT-2 (keras-hub) for patient messages, with de-identification, evaluation and TF Serving export",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["trainer", "trainer.*"]),
-    package_data={"trainer": ["assets/*", "assets/*/*", "rate/templates/*", "rate/static/*"]},
+    package_data={"trainer": ["assets/*", "assets/*/*", "assets/*/*/*", "rate/templates/*", "rate/static/*"]},
     include_package_data=True,
     install_requires=[
         "tensorflow",

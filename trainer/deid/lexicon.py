@@ -82,7 +82,8 @@ KIN_WORDS = {
 }
 NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "md", "do", "np", "rn", "phd"}
 NAME_PARTICLES = {"de", "del", "la", "las", "los", "van", "von", "der", "den", "da", "di",
-                  "du", "le", "st", "st.", "mc", "mac", "o", "bin", "ibn", "y", "al", "el"}
+                  "du", "le", "st", "st.", "mc", "mac", "o", "bin", "ibn", "y", "al", "el",
+                  "ó", "ní", "nic", "uí", "ua", "ter", "ten", "dos", "das", "abu", "bint"}
 # Organization words that also follow a person's name ("the Lopez Family"): an organization only
 # after non-name words ("Riverside Family") or before another organization word ("Lopez Family Dental").
 FAMILY_WORDS = {"family", "familia", "familiar", "families"}

@@ -507,6 +507,12 @@ class NameFinder(Tokens):
                     if self._neighbor_name(tok, -1, is_name) and self._neighbor_name(tok, +1, is_name, skip_particles=True):
                         is_name[tok.i] = True
                         changed = True
+                    elif tok.cap and tok.lower in NAME_PARTICLES and self.after_title(tok) \
+                            and self._neighbor_name(tok, +1, is_name, skip_particles=True):
+                        # a surname that starts with a particle, after a title: "Mr. Ó Briain",
+                        # "Sra. De la Cruz", "Mrs. Van Dyke"
+                        is_name[tok.i] = True
+                        changed = True
 
     def _join_hyphenated(self, is_name: list[bool]) -> None:
         """The parts of a hyphenated name are one name ("Min-jun Choi", "Ji-ho", "Aubree-Lynn"),
@@ -645,9 +651,11 @@ class NameRecognizer(Recognizer):
 
 _RWORD = r"[A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñ0-9'’]*(?:-[A-ZÁÉÍÓÚÑ][A-Za-zÁÉÍÓÚÑáéíóúñ'’]+)?"
 # "LAST, FIRST M" as labels, forms and lists print a name ("CHAVEZ, DOLORES M", "Okonkwo, Chidi").
+# Particles inside a printed given name: "MARIA DE LOS ANGELES", "Juan de Dios".
+_RPARTICLES = r"(?:(?:[Dd][Ee]|DEL|[Dd]el|LA|[Ll]a|LOS|[Ll]os|LAS|[Ll]as|Y|y|VAN|[Vv]an|VON|[Vv]on|DA|[Dd]a) )*"
 REVERSED_NAME_RE = re.compile(
     r"(?<![\w,])(?P<last>" + _RWORD + r"(?: " + _RWORD + r")?),[ \t]?(?P<first>" + _RWORD
-    + r"(?: " + _RWORD + r")?)(?: (?P<mi>[A-Z])\b\.?)?(?![\w'’-])")
+    + r"(?: " + _RPARTICLES + _RWORD + r"){0,2})(?: (?P<mi>[A-Z])\b\.?)?(?![\w'’-])")
 _NAME_LABEL_RE = re.compile(r"(?:name|patient|pt|pte|paciente|nombre|re|for|witness|label|member|insured|chart|"
                             r"guarantor|subscriber|client|resident|from|to|attn|signed|by)\.?\s*[:#\-]?\s*$", re.I)
 _OCR_TO_LETTERS = str.maketrans({"0": "o", "1": "i"})
@@ -674,11 +682,11 @@ class ReversedNameRecognizer(Recognizer):
             if not (upper or m.group("mi") or not before.strip() or _NAME_LABEL_RE.search(before)):
                 continue
             words = [w.lower().translate(_OCR_TO_LETTERS) for w in re.split(r"[ \t-]+", f"{last} {first}")
-                     if len(w) > 1]  # a middle initial says nothing
+                     if len(w) > 1 and w.lower() not in NAME_PARTICLES]  # a middle initial says nothing
             if any(w in TITLES or w in DOCTOR_TITLES or w in lex.stopwords or w in lex.never_name
                    or w in NOT_CITIES or w.upper() in US_STATES and len(w) == 2 for w in words):
                 continue
-            first_w = words[len([w for w in re.split(r"[ \t-]+", last) if len(w) > 1]):]
+            first_w = words[len([w for w in re.split(r"[ \t-]+", last) if len(w) > 1 and w.lower() not in NAME_PARTICLES]):]
             named = any(lex.first_names.get(w) for w in first_w) or any(
                 w in lex.last_names for w in words) or all(not lex.known(w) for w in words)
             if not named or context.rules.is_clinician(f"{first} {last}"):

@@ -65,6 +65,10 @@ ADDRESS_RES = [
     re.compile(r"(?:(?<=\bon )|(?<=\bat )|(?<=\boff )|(?<=\bnear ))(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s+)?(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-z]+)"
                r"\s+(?:Ave|Avenue|St|Street|Blvd|Boulevard|Rd|Road|Dr|Drive|Way|Pkwy|Parkway|Hwy|Highway|"
                r"Ln|Lane|Ct|Court|Pl|Place|Ter|Terrace)\b\.?"),
+    # a numbered road named alone: "on Hwy 26", "off I-5", "near Route 9", "en la carretera 15"
+    re.compile(r"(?:(?<=\bon )|(?<=\bat )|(?<=\boff )|(?<=\bnear )|(?<=\balong )|(?<=\bby )|(?<=\bla ))"
+               r"(?:(?i:highway|hwy|route|rte|state\s+route|county\s+road|carretera|autopista)\.?\s*|"
+               r"(?:I|US|SR|CR|FM|OR|WA|CA)[- ])\d{1,4}[A-Z]?\b(?![.,]\d)"),
 ]
 ZIP_KW_RE = re.compile(r"\b(?:zip(?:\s*code)?|zipcode|postal\s+code|c[oó]digo\s+postal|c\.p\.)\s*"
                        r"(?:is|es|:|#)?\s*:?\s*(?P<val>\d{5}(?:-\d{4})?)\b", _I)

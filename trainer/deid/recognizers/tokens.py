@@ -211,7 +211,10 @@ class Tokens:
             if lex.web.get(w, 0) > 50_000 and not lex.everyday(w) and w not in lex.cities:
                 return "propn"
             return "word"
-        if lex.spanish_form(w):
+        if lex.spanish_form(w) and (self.spanish or not tok.cap or tok.sent_start or tok.pos != "PROPN"):
+            # "necesito", "llámenos": Spanish verb forms. In an English message a capitalized
+            # proper noun mid-sentence that merely reduces to a Spanish infinitive is a name
+            # ("pt Amari wants", "my son Tobi").
             return "word"
         if lex.medical_like(w):
             return "medical"

@@ -53,7 +53,6 @@ def test_counts_meet_the_issue_except_size(report):
     assert max(collections.Counter(p.patient for p in report.pairs).values()) >= 3
 
 
-@pytest.mark.xfail(reason="issue 12 asks for 600 pairs; the corpus is still growing", strict=False)
 def test_corpus_has_600_pairs(report):
     assert len(report.pairs) >= MIN_PAIRS
 

@@ -159,8 +159,9 @@ def _cue_spans(role: str, folded: str) -> list[tuple[int, int]]:
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """The sentence (or line) around [start, end): ends at ., ! or ? plus a space, or a line break."""
+    # "a las 8:30 a.m. no llegó": the period of a.m./p.m. ends a sentence only before a capital
     boundary = re.compile(r"\n|(?<!\bDr)(?<!\bDra)(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bSr)(?<!\bSra)(?<!\bSt)"
-                          r"[.!?](?=\s)")
+                          r"(?:(?<![ap]\.m)[.!?](?=\s)|(?<=[ap]\.m)\.(?=\s+[^\sa-z]))")
     left = 0
     for m in boundary.finditer(text, 0, start):
         left = m.end()

@@ -36,7 +36,8 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     examples = evaluate.load_examples(path)
     if gen_cfg.max_examples:
         examples = examples[: gen_cfg.max_examples]
-    adapter = os.path.join(workdir, "adapter", "adapter.npz")
+    # --config.rl.use=True takes the reward-tuned adapter of --mode=rl (same format).
+    adapter = os.path.join(workdir, *(("rl",) if cfg.get("rl") and cfg.rl.get("use") else ()), "adapter", "adapter.npz")
     if not os.path.exists(adapter):
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
     logging.info("eval on %d examples of %s", len(examples), path)

@@ -17,7 +17,8 @@ from trainer.models import backbones, generate, lora, precision
 
 
 def run(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
-    adapter = os.path.join(workdir, "adapter", "adapter.npz")
+    # --config.rl.use=True takes the reward-tuned adapter of --mode=rl (same format).
+    adapter = os.path.join(workdir, *(("rl",) if cfg.get("rl") and cfg.rl.get("use") else ()), "adapter", "adapter.npz")
     if not os.path.exists(adapter):
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
     examples = read_clean_examples(cfg.sample.file or files.SAMPLE_HELDOUT)[: cfg.sample.count]

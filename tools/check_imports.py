@@ -22,9 +22,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("trainer.prepare",),
     ("trainer.data",),
     ("trainer.models",),
+    ("trainer.augment",),
     ("trainer.train",),
     ("trainer.eval",),
     ("trainer.rate",),
+    ("trainer.rl",),
     ("trainer.export",),
     ("trainer.config_lib", "trainer.main"),
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ml_collections
 
+from trainer.augment import config as augment_config
 from trainer.data import pipeline
 from trainer.deid import gate
 from trainer.eval import config as eval_config
@@ -14,6 +15,7 @@ from trainer.export import config as export_config
 from trainer.models import config as models_config
 from trainer.prepare import stage as prepare_stage
 from trainer.rate import config as rate_config
+from trainer.rl import config as rl_config
 from trainer.train import config as train_config
 
 
@@ -21,6 +23,7 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.stages = ("train", "sample")  # what --mode=all runs, in order
     c.prepare = prepare_stage.default_config()  # used by --mode=prepare (raw logs -> workdir/data/)
+    c.augment = augment_config.default_config()  # used by --mode=augment (data/train.jsonl -> data/augmented.jsonl)
     c.model = models_config.model_config()
     c.lora = models_config.lora_config()
     c.data = pipeline.default_config()
@@ -30,6 +33,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval = eval_config.default_config()
     c.rate = rate_config.default_config()  # used by --mode=rate (the clinicians' rating page)
     c.export = export_config.default_config()
+    c.rl = rl_config.default_config()  # used by --mode=rl (reward fine-tuning from the SFT adapter)
     c.sweep = train_config.sweep_config()  # used by --mode=sweep
     return c
 

@@ -23,7 +23,7 @@ from trainer.util.errors import UserError
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a configs/*.py file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for all outputs of this run (required unless --print_config).")
-_MODE = flags.DEFINE_string("mode", "all", "all | prepare | train | sweep | sample | eval | rate | export (comma-separated for several).")
+_MODE = flags.DEFINE_string("mode", "all", "all | prepare | augment | train | sweep | sample | eval | rate | rl | export (comma-separated for several).")
 _EVAL_FILE = flags.DEFINE_string("eval_file", None, "Shorthand for --config.eval.file: JSONL of {id, task, facts, reference}.")
 _PRINT_CONFIG = flags.DEFINE_bool("print_config", False, "Print the resolved config tree and exit (no TensorFlow loaded).")
 
@@ -31,11 +31,13 @@ _PRINT_CONFIG = flags.DEFINE_bool("print_config", False, "Print the resolved con
 # or --print_config never load TensorFlow.
 STAGES: dict[str, str] = {
     "prepare": "trainer.prepare.stage",
+    "augment": "trainer.augment.stage",
     "train": "trainer.train.sft",
     "sweep": "trainer.train.sweep",
     "sample": "trainer.train.samples",
     "eval": "trainer.eval.stage",
     "rate": "trainer.rate.stage",
+    "rl": "trainer.rl.stage",
     "export": "trainer.export.stage",
 }
 

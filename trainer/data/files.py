@@ -19,8 +19,27 @@ def prepared_dir(workdir: str) -> str:
 
 
 def train_files(config: ml_collections.ConfigDict, workdir: str) -> tuple[str, str]:
-    """(train, val) paths; val is "" when the trainer should hold out patients of train itself."""
+    """(train, val) paths; val is "" when the trainer should hold out patients of train itself.
+
+    data.source="tfds:NAME" reads the splits from a TFDS dataset (trainer/data/tfds_builder.py);
+    otherwise, with data.augmented_weight > 0 and the workdir's data/augmented.jsonl present, the
+    train path is the prepared train split mixed with the augmented examples (mixed_train_file).
+    """
     data = config.data
+    source = str(data.get("source", "") or "")
+    if source.startswith("tfds:"):
+        from trainer.data import tfds_builder  # TensorFlow Datasets loads only when asked for
+
+        splits = tfds_builder.materialize(source[len("tfds:"):], data.get("tfds_data_dir", "") or
+                                          os.path.join(workdir, "tfds"), os.path.join(workdir, "data_tfds"))
+        train_file, val_file = splits["train"], splits.get("val", "")
+        weight = float(data.get("augmented_weight", 0.0) or 0.0)
+        if weight > 0 and splits.get("augmented"):
+            train_file = mixed_train_file(train_file, splits["augmented"], weight, _mix_seed(config),
+                                          os.path.join(os.path.dirname(train_file), "mixed"))
+        return train_file, val_file
+    if source not in ("", "jsonl"):
+        raise ValueError(f"data.source must be '', 'jsonl' or 'tfds:NAME', got {source!r}")
     train_file = data.train_file
     if not train_file:
         candidate = os.path.join(prepared_dir(workdir), "train.jsonl")
@@ -29,7 +48,89 @@ def train_files(config: ml_collections.ConfigDict, workdir: str) -> tuple[str, s
     if not val_file and not data.train_file and train_file != SAMPLE_TRAIN:
         candidate = os.path.join(prepared_dir(workdir), "val.jsonl")
         val_file = candidate if os.path.exists(candidate) else ""
+    weight = float(data.get("augmented_weight", 0.0) or 0.0)
+    augmented = os.path.join(prepared_dir(workdir), AUGMENTED)
+    if weight > 0 and not data.train_file and train_file != SAMPLE_TRAIN and os.path.exists(augmented):
+        train_file = mixed_train_file(train_file, augmented, weight, _mix_seed(config),
+                                      os.path.join(prepared_dir(workdir), "mixed"))
     return train_file, val_file
+
+
+AUGMENTED = "augmented.jsonl"  # written by --mode=augment (trainer/augment/stage.py)
+
+
+def _mix_seed(config: ml_collections.ConfigDict) -> int:
+    return int(config.train.seed) if "train" in config and "seed" in config.train else 0
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def mixed_train_file(train_file: str, augmented_file: str, weight: float, seed: int, out_dir: str) -> str:
+    """originals + augmented examples, `weight` copies of each augmented one (a seeded share for
+    the fraction: 0.5 = half of them once, 2 = each twice), written once to out_dir/train.jsonl.
+
+    Rebuilt only when an input or the weight changes (mix.json holds their digests). Beside it a
+    deid_manifest.json joins prepare's surrogates with augment's, so the PHI gate, which reads the
+    manifest next to the file it scans, knows the fake values of both.
+    """
+    import json
+    import random
+
+    from trainer.util import files as util_files
+
+    stamp = {"train": _sha256(train_file), "augmented": _sha256(augmented_file), "weight": weight, "seed": seed,
+             **{name: _sha256(p) for name, p in (("deid_manifest", os.path.join(os.path.dirname(train_file), "deid_manifest.json")),
+                                                 ("augment_manifest", os.path.join(os.path.dirname(augmented_file), "augment_manifest.json")))
+                if os.path.exists(p)}}
+    out = os.path.join(out_dir, "train.jsonl")
+    stamp_path = os.path.join(out_dir, "mix.json")
+    if os.path.exists(out) and os.path.exists(stamp_path):
+        with open(stamp_path, encoding="utf-8") as f:
+            if json.load(f) == stamp:
+                return out
+    with open(augmented_file, encoding="utf-8") as f:
+        aug = [json.loads(line) for line in f if line.strip()]
+    whole, frac = int(weight), weight - int(weight)
+    rng = random.Random(f"mix:{seed}")
+    extra = set(rng.sample(range(len(aug)), round(frac * len(aug)))) if aug and frac > 0 else set()
+    rows = []
+    for copy in range(whole + 1):
+        for i, rec in enumerate(aug):
+            if copy < whole or i in extra:
+                rows.append(rec if copy == 0 else dict(rec, id=f"{rec['id']}#{copy + 1}"))
+    with open(train_file, encoding="utf-8") as f:
+        originals = f.read()
+    os.makedirs(out_dir, exist_ok=True)
+    body = originals + ("" if not originals or originals.endswith("\n") else "\n")
+    body += "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    util_files.write_text(out, body)
+    manifest: dict = {"surrogates": {}}
+    for src_dir, name in ((os.path.dirname(train_file), "deid_manifest.json"),
+                          (os.path.dirname(augmented_file), "augment_manifest.json")):
+        path = os.path.join(src_dir, name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                got = json.load(f)
+            for key, value in got.items():
+                if key == "surrogates":
+                    manifest["surrogates"].update(value)
+                else:
+                    manifest.setdefault(key, value)
+    for rec in rows:  # copies carry their original's surrogates
+        base = rec["id"].split("#")[0]
+        if base in manifest["surrogates"]:
+            manifest["surrogates"][rec["id"]] = manifest["surrogates"][base]
+    util_files.write_json(os.path.join(out_dir, "deid_manifest.json"), manifest, indent=1, sort_keys=True)
+    util_files.write_json(stamp_path, stamp, indent=1)
+    return out
 
 
 def heldout_file(workdir: str, explicit: str = "") -> str:

@@ -40,6 +40,14 @@ def default_config() -> ml_collections.ConfigDict:
     c.max_loss_positions = 0  # K; 0 = the longest row's count, rounded up to a multiple of 16
     c.min_response_tokens = 8  # an example whose prompt leaves fewer is dropped as too long
     c.add_bos = True
+    # Where training examples come from: "" or "jsonl" = train_file / the workdir's prepared
+    # split; "tfds:NAME" = a TFDS dataset built by trainer/data/tfds_builder.py (NAME, or
+    # NAME:VERSION) read from tfds_data_dir (trainer/data/files.py).
+    c.source = ""
+    c.tfds_data_dir = ""  # "" = <workdir>/tfds
+    # Augmented examples (data/augmented.jsonl of --mode=augment) per original in training:
+    # 0 = originals only; 0.5 = a seeded half of them; 1 = each once; 2 = each twice.
+    c.augmented_weight = 1.0
     return c
 
 
@@ -250,7 +258,9 @@ def make_dataset(
         order = order[:, input_context.input_pipeline_id].reshape(-1)
     tensors = {k: tf.constant(v) for k, v in arrays.items()}
     ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64))
-    ds = ds.batch(per_replica, drop_remainder=shuffle)
+    # Static batch shapes (TPUs need them) whenever nothing would be dropped: training streams,
+    # and evaluation rows padded to whole batches (pad_rows).
+    ds = ds.batch(per_replica, drop_remainder=shuffle or num_rows % batch_size == 0)
     ds = ds.map(lambda idx: {k: tf.gather(v, idx) for k, v in tensors.items()}, num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.deterministic = True

@@ -10,6 +10,18 @@ A LoRA rank x learning-rate sweep of the same recipe (best adapter promoted to D
     python -m trainer.main --config=configs/gemma3_270m_lora.py --workdir=runs/sweep --mode=sweep,sample \
         --config.sweep.axes="lora.rank=4,8,16;train.learning_rate=2e-4,5e-4"
 
+On a Cloud TPU VM (TPUStrategy over the VM's own chips; bf16 frozen weights and XLA are chosen
+automatically there; the global batch must divide by the core count, 8 on a v4-8 / v5litepod-8):
+    gcloud compute tpus tpu-vm create carelora --zone=us-central2-b --accelerator-type=v4-8 \
+        --version=tpu-vm-tf-2.21.0-pjrt   # the TF image matching the lock's TensorFlow: gcloud compute tpus versions list
+    gcloud compute tpus tpu-vm ssh carelora --zone=us-central2-b --command="cd carelora && \
+        python -m trainer.main --config=configs/gemma3_270m_lora.py --workdir=runs/tpu \
+        --config.train.tpu=local --config.train.batch_size=64 --config.train.steps=600"
+(Not run on a TPU by this project; tests/train/test_tpu_compile.py compiles the same steps with XLA.)
+
+Several machines (tf.distribute MultiWorkerMirroredStrategy; TF_CONFIG, Slurm or a GKE TFJob; see
+README "Scaling out"): add --config.train.devices=multiworker on every worker, over a shared workdir.
+
 `get_config("smoke")` is the same recipe cut to a few steps (for CI and quick checks):
     python -m trainer.main --config=configs/gemma3_270m_lora.py:smoke --workdir=runs/smoke
 """

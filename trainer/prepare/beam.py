@@ -9,14 +9,21 @@ gather everything in one place. Outputs are the same files as the plain stage.
         [--runner=DirectRunner] [--beam_option=--direct_num_workers=2] [--config.prepare.inputs=...]
 
 `--runner=DirectRunner` (the default) runs in-process on Beam's FnApiRunner: Beam's own
-DirectRunner would first try to download the Prism runner binary. Other runners (Dataflow, Flink,
-Spark, Prism) get the pipeline as is; inputs may then be gs:// or other Beam filesystem paths, but
-the final step writes workdir/data with local file I/O, so the workdir must be a local or mounted
-path of the machine that runs that step.
+DirectRunner would first try to download the Prism runner binary. Add
+`--beam_option=--direct_num_workers=N --beam_option=--direct_running_mode=multi_processing` for N
+worker processes. Other runners get the pipeline as is, through Beam's portable Job API:
+`--runner=PortableRunner --beam_option=--job_endpoint=HOST:8099` (a Flink or Spark job server),
+`FlinkRunner`, `SparkRunner` or `DataflowRunner` (README, "Scaling out", has the commands). Their
+workers need this package (`--beam_option=--setup_file=./setup.py`, or a container that has it).
+Inputs and the workdir may be gs:// or other Beam filesystem paths: the final step writes its
+files locally and copies them there. tests/prepare/test_beam_portable.py runs the PortableRunner
+path (embedded job service, LOOPBACK workers) and the multi-process DirectRunner offline.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from typing import Any, Sequence
 
@@ -93,8 +100,36 @@ def _finish(scored: list[dict], other_rows: list[dict], n_read: int, paths: Sequ
     if not report["accounting_ok"]:
         raise AssertionError(f"beam prepare lost track of records: {report['records_in']} in, "
                              f"{report['kept']}+{report['dropped']}+{report['rejected']} out")
-    stage.write_outputs(data_dir, by_split, outcomes, scored, report, cfg)
+    if _remote(data_dir):
+        # A cluster worker's local disk is gone after the job: write here, then copy through
+        # Beam's filesystems (gs://, s3://, hdfs://) to the workdir.
+        with tempfile.TemporaryDirectory(prefix="carelora-prepare-") as local:
+            stage.write_outputs(local, by_split, outcomes, scored, report, cfg)
+            copy_tree(local, data_dir)
+    else:
+        stage.write_outputs(data_dir, by_split, outcomes, scored, report, cfg)
     return report
+
+
+def _remote(path: str) -> bool:
+    return "://" in path
+
+
+def copy_tree(src: str, dst: str) -> list[str]:
+    """Copies the files under local `src` to `dst` (any Beam filesystem path); returns them."""
+    from apache_beam.io.filesystems import FileSystems
+
+    copied = []
+    for root, _, names in os.walk(src):
+        for name in sorted(names):
+            rel = os.path.relpath(os.path.join(root, name), src)
+            target = FileSystems.join(dst, *rel.split(os.sep))
+            if not _remote(target):
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(os.path.join(root, name), "rb") as f, FileSystems.create(target) as out:
+                shutil.copyfileobj(f, out)
+            copied.append(target)
+    return copied
 
 
 def build(p: beam.Pipeline, paths: Sequence[str], cfg_dict: dict, data_dir: str, t0: float):
@@ -169,7 +204,12 @@ def run_beam_prepare(config: ml_collections.ConfigDict, workdir: str, runner: st
     t0 = time.time()
     cfg = stage.prepare_section(config)
     paths = _expand(cfg.inputs)
-    data_dir = os.path.abspath(os.path.join(workdir, "data"))
+    if _remote(workdir):
+        from apache_beam.io.filesystems import FileSystems
+
+        data_dir = FileSystems.join(workdir, "data")
+    else:
+        data_dir = os.path.abspath(os.path.join(workdir, "data"))
     if runner in ("DirectRunner", "FnApiRunner"):
         # Beam's own DirectRunner first tries PrismRunner, which downloads a binary from GitHub;
         # the in-process FnApiRunner runs the same pipeline with no network.
@@ -181,6 +221,11 @@ def run_beam_prepare(config: ml_collections.ConfigDict, workdir: str, runner: st
         pipeline = beam.Pipeline(options=PipelineOptions([f"--runner={runner}", *pipeline_args]))
     with pipeline as p:
         build(p, paths, cfg.to_dict(), data_dir, t0)
+    if _remote(data_dir):
+        from apache_beam.io.filesystems import FileSystems
+
+        with FileSystems.open(FileSystems.join(data_dir, "prepare_report.json")) as f:
+            return json.loads(f.read().decode("utf-8"))
     with open(os.path.join(data_dir, "prepare_report.json"), encoding="utf-8") as f:
         return json.load(f)
 

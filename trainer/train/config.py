@@ -28,7 +28,10 @@ def train_config() -> ml_collections.ConfigDict:
     c.early_stop_min_delta = 0.0
     c.seed = 0
     c.tpu = ""  # TPU address, "local" for a TPU VM; "" = GPUs/CPU
-    c.devices = "auto"  # auto (Mirrored on >1 GPU) | one | mirrored (all local devices)
+    c.devices = "auto"  # auto (Mirrored on >1 GPU) | one | mirrored (all local devices) | multiworker
+    c.cluster = "auto"  # multiworker: auto | tf_config (also GKE/Kubeflow TFJob) | slurm (train/distribute.py)
+    c.cluster_port = 8888  # multiworker on Slurm: first port of each node's workers
+    c.threads = 0  # intra/inter-op threads of this process; 0 = TensorFlow's default (all cores)
     c.stop_after_steps = 0  # testing aid: exit (as if killed) after this many steps of this run
     return c
 
@@ -49,4 +52,16 @@ def sweep_config() -> ml_collections.ConfigDict:
     c.axes = ""  # "lora.rank=4,8,16;train.learning_rate=2e-4,5e-4"
     c.metric = "best_val_loss"  # a number in each trial's train_summary.json; lower is better
     c.promote_best = True  # copy the best trial's adapter to <workdir>/adapter/
+    # Trials at once on this machine, each its own process: 1 = one after another in this process;
+    # N > 1 = N processes, one GPU each when there are GPUs (at most one per GPU), else a CPU
+    # thread budget each; 0 = one per GPU, or 1 without GPUs.
+    c.parallel = 1
+    c.threads_per_trial = 0  # CPU threads of each trial process; 0 = cores // parallel
+    # Median stopping rule: at each evaluation, a trial whose best validation loss so far is more
+    # than early_stop_margin (relative) above the median of the other trials' best at that step
+    # stops there (needs early_stop_min_trials others that reached the step). "off" disables it.
+    c.early_stop = "median"  # median | off
+    c.early_stop_margin = 0.1
+    c.early_stop_min_trials = 2
+    c.poll_seconds = 10.0  # how often a sweep waits on trials that other machines are running
     return c

@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import ml_collections
@@ -131,23 +131,76 @@ def build_model(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> bac
     return bundle
 
 
-def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+def step_functions(bundle: backbones.ModelBundle, trainable: list, optimizer: keras.optimizers.Optimizer,
+                   clip_norm: float, replicas: int, jit: bool):
+    """The per-replica train and eval steps: (accumulate, apply, eval_step) tf.functions.
+
+    accumulate(batch, acc) -> (acc + grads of the batch's summed response loss, loss sum, count);
+    apply(acc, n_total) averages over the global count, all-reduces across replicas, clips the
+    global norm and updates; eval_step(batch) -> (loss sum, count). Under TPUStrategy XLA compiles
+    all three; tests/train/test_tpu_compile.py compiles them with jit_compile=True.
+    """
+
+    def replica_grads(batch):
+        with tf.GradientTape() as tape:
+            loss_sum, n = causal_lm.response_loss(bundle, batch, training=True)
+        grads = tape.gradient(loss_sum, trainable)
+        return grads, loss_sum, n
+
+    @tf.function(jit_compile=jit, autograph=False)  # no Python control flow to convert
+    def accumulate(batch, acc):
+        grads, loss_sum, n = replica_grads(batch)
+        return [a + g for a, g in zip(acc, grads)], loss_sum, n
+
+    # Collectives stay outside XLA; on one device the whole update compiles.
+    @tf.function(jit_compile=jit and replicas == 1, autograph=False)
+    def apply(acc, n_total):
+        grads = [g / tf.maximum(n_total, 1.0) for g in acc]
+        if replicas > 1:
+            grads = tf.distribute.get_replica_context().all_reduce("SUM", grads)
+        # Clip the global gradient, not each replica's share.
+        grads, norm = tf.clip_by_global_norm(grads, clip_norm)
+        if replicas > 1:
+            grads = [g / replicas for g in grads]  # Keras' optimizer sums over replicas again
+        optimizer.apply(grads, trainable)
+        return norm
+
+    @tf.function(jit_compile=jit, autograph=False)  # no Python control flow to convert
+    def eval_step(batch):
+        return causal_lm.response_loss(bundle, batch, training=False)
+
+    return accumulate, apply, eval_step
+
+
+def run(cfg: ml_collections.ConfigDict, workdir: str,
+        stop_check: Callable[[int, float, float], str | None] | None = None) -> dict[str, Any]:
     """Runs (or resumes) the SFT recipe of `cfg` in `workdir`; returns train_summary.json's dict.
 
     One training per workdir at a time (a lock file); bf16 is a per-run choice carried by the
-    backbone's own dtype, never a process-wide policy.
+    backbone's own dtype, never a process-wide policy. With several workers
+    (train.devices=multiworker) only the chief writes `workdir`; every worker reads its checkpoints.
+    `stop_check(step, val_loss, best_val_loss)` (a sweep's early-stopping rule) is asked after
+    each evaluation before the last step; a reason string stops the run there.
     """
-    with lock.workdir_lock(workdir, "train"):
-        return _train(cfg, workdir)
-
-
-def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+    # First: MultiWorkerMirroredStrategy configures collectives, which must precede any TF op.
     t = cfg.train
+    strategy = distribute.make_strategy(t.tpu, t.devices, t.cluster, t.cluster_port, t.threads)
+    with distribute.output_dir(strategy, workdir) as out_dir:
+        with lock.workdir_lock(out_dir, "train"):
+            return _train(cfg, workdir, strategy, out_dir, stop_check)
+
+
+def _train(cfg: ml_collections.ConfigDict, workdir: str, strategy: tf.distribute.Strategy, out_dir: str,
+           stop_check: Callable[[int, float, float], str | None] | None = None) -> dict[str, Any]:
+    t = cfg.train
+    chief = out_dir == workdir
     os.makedirs(workdir, exist_ok=True)
-    ckpt_dir = os.path.join(workdir, "checkpoints")
-    metrics_path = os.path.join(workdir, "metrics.jsonl")
-    for stale in glob.glob(os.path.join(ckpt_dir, "*.tmp-*")):
-        os.remove(stale)  # a write interrupted by a kill
+    ckpt_dir = os.path.join(workdir, "checkpoints")  # every worker resumes from the chief's
+    out_ckpt_dir = os.path.join(out_dir, "checkpoints")
+    metrics_path = os.path.join(out_dir, "metrics.jsonl")
+    if chief:
+        for stale in glob.glob(os.path.join(ckpt_dir, "*.tmp-*")):
+            os.remove(stale)  # a write interrupted by a kill
     keras.utils.set_random_seed(t.seed)
     prec = precision.resolve(t.mixed_precision)
     bf16 = prec.bf16
@@ -159,7 +212,6 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     if not train_examples:
         raise ValueError("no training examples")
 
-    strategy = distribute.make_strategy(t.tpu, t.devices)
     with strategy.scope():
         bundle = build_model(cfg, dtype="bfloat16" if bf16 else None)
         trainable = bundle.backbone.trainable_variables
@@ -184,7 +236,10 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     # --- resume -------------------------------------------------------------------------
     start_step, state = 0, {"best_val": None, "evals_since_best": 0, "tokens_seen": 0}
     rng_variables = lora.dropout_rng_variables(bundle.backbone)
-    found = checkpoints.restore_latest(ckpt_dir, trainable, optimizer.variables, rng_variables)
+    if chief:
+        found = checkpoints.restore_latest(ckpt_dir, trainable, optimizer.variables, rng_variables)
+    else:
+        found = _restore_read_only(ckpt_dir, trainable, optimizer.variables, rng_variables)
     if found:
         path, meta = found
         start_step = meta["step"]
@@ -193,6 +248,7 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         _truncate_metrics(metrics_path, start_step)
     elif os.path.exists(metrics_path):
         os.remove(metrics_path)  # a run that died before its first checkpoint starts over
+    distribute.check_same_on_workers(strategy, start_step, "the step to resume at")
 
     micro_steps = (t.steps - start_step) * t.grad_accum
     dataset = strategy.distribute_datasets_from_function(
@@ -204,35 +260,8 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     # --- steps --------------------------------------------------------------------------
     jit = xla_enabled(t.xla, bf16)
 
-    def replica_grads(batch):
-        with tf.GradientTape() as tape:
-            loss_sum, n = causal_lm.response_loss(bundle, batch, training=True)
-        grads = tape.gradient(loss_sum, trainable)
-        return grads, loss_sum, n
-
-    @tf.function(jit_compile=jit, autograph=False)  # no Python control flow to convert
-    def accumulate(batch, acc):
-        grads, loss_sum, n = replica_grads(batch)
-        return [a + g for a, g in zip(acc, grads)], loss_sum, n
-
     replicas = strategy.num_replicas_in_sync
-
-    # Collectives stay outside XLA; on one device the whole update compiles.
-    @tf.function(jit_compile=jit and replicas == 1, autograph=False)
-    def apply(acc, n_total):
-        grads = [g / tf.maximum(n_total, 1.0) for g in acc]
-        if replicas > 1:
-            grads = tf.distribute.get_replica_context().all_reduce("SUM", grads)
-        # Clip the global gradient, not each replica's share.
-        grads, norm = tf.clip_by_global_norm(grads, t.clip_norm)
-        if replicas > 1:
-            grads = [g / replicas for g in grads]  # Keras' optimizer sums over replicas again
-        optimizer.apply(grads, trainable)
-        return norm
-
-    @tf.function(jit_compile=jit, autograph=False)  # no Python control flow to convert
-    def eval_step(batch):
-        return causal_lm.response_loss(bundle, batch, training=False)
+    accumulate, apply, eval_step = step_functions(bundle, trainable, optimizer, t.clip_norm, replicas, jit)
 
     # strategy.run inside a tf.function: one graph dispatches to every replica.
     @tf.function(autograph=False)
@@ -255,14 +284,16 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         if val_rows is None:
             return None
         total, count = 0.0, 0.0
-        val_ds = pipeline.make_dataset(val_rows, t.batch_size, t.seed, shuffle=False)
-        for batch in strategy.experimental_distribute_dataset(val_ds):
+        # Each worker reads its share of every validation batch, as in training.
+        val_ds = strategy.distribute_datasets_from_function(
+            lambda ctx: pipeline.make_dataset(val_rows, t.batch_size, t.seed, shuffle=False, input_context=ctx))
+        for batch in val_ds:
             s, n = dist_eval(batch)
             total += float(strategy.reduce("SUM", s, axis=None))
             count += float(strategy.reduce("SUM", n, axis=None))
         return total / max(count, 1.0)
 
-    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+    writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
     progbar = keras.utils.Progbar(t.steps, stateful_metrics=["loss", "val_loss", "tok/s"]) if os.isatty(1) else None
     started = time.perf_counter()
     iterator = iter(dataset)
@@ -281,6 +312,7 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             loss_sum += float(strategy.reduce("SUM", s, axis=None))
             n_sum += float(strategy.reduce("SUM", n, axis=None))
             tokens += int(sum(np.count_nonzero(x.numpy()) for x in strategy.experimental_local_results(batch["segment_ids"])))
+        tokens = int(distribute.sum_over_workers(strategy, tokens))
         dist_apply(acc, tf.constant(n_sum, tf.float32))
         step += 1
         run_steps += 1
@@ -314,6 +346,12 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                     state["evals_since_best"] += 1
                 if t.early_stop_patience and state["evals_since_best"] >= t.early_stop_patience:
                     stopped_early = True
+                if stop_check is not None and step < t.steps and not stopped_early:
+                    reason = stop_check(step, val_loss, state["best_val"])
+                    if reason:
+                        logging.info("stopped at step %d by the sweep: %s", step, reason)
+                        state["stop_reason"] = reason
+                        stopped_early = True
         if record:
             with open(metrics_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
@@ -330,9 +368,10 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                 eta = elapsed / max(run_steps, 1) * (t.steps - step)
                 logging.info("step %d/%d %s eta %.0fs", step, t.steps, " ".join(f"{k} {v:.4g}" for k, v in shown), eta)
         if step % t.checkpoint_every == 0 or step == t.steps or stopped_early:
-            checkpoints.save(ckpt_dir, step, trainable, optimizer.variables, state, t.keep_checkpoints, rng_variables)
+            checkpoints.save(out_ckpt_dir, step, trainable, optimizer.variables, state, t.keep_checkpoints, rng_variables)
         if stopped_early:
-            logging.info("early stop at step %d: val_loss has not improved for %d evaluations", step, t.early_stop_patience)
+            if not state.get("stop_reason"):
+                logging.info("early stop at step %d: val_loss has not improved for %d evaluations", step, t.early_stop_patience)
             break
         if t.stop_after_steps and run_steps >= t.stop_after_steps and step < t.steps:
             logging.info("stop_after_steps=%d reached at step %d", t.stop_after_steps, step)
@@ -340,7 +379,7 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             return {"step": step, "interrupted": True}
     writer.flush()
 
-    adapter_dir = os.path.join(workdir, "adapter")
+    adapter_dir = os.path.join(out_dir, "adapter")
     os.makedirs(adapter_dir, exist_ok=True)
     size = lora.save_adapter(
         bundle.backbone,
@@ -360,10 +399,24 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         "precision_reason": prec.reason,
         "xla": bool(jit),
         "peak_rss_gb": hardware.memory_gb("VmHWM"),
+        "workers": distribute.num_workers(strategy),
+        "replicas": strategy.num_replicas_in_sync,
+        **({"stop_reason": state["stop_reason"]} if state.get("stop_reason") else {}),
     }
-    util_files.write_json(os.path.join(workdir, "train_summary.json"), summary, indent=2)
+    util_files.write_json(os.path.join(out_dir, "train_summary.json"), summary, indent=2)
     logging.info("done at step %d; adapter %s (%d bytes)", step, adapter_dir, size)
     return summary
+
+
+def _restore_read_only(directory: str, variables, optimizer_variables, rng_variables):
+    """A non-chief worker's resume: the newest readable checkpoint of the chief, renaming nothing
+    (setting damaged files aside is the chief's job)."""
+    for _, path in reversed(checkpoints.list_checkpoints(directory)):
+        try:
+            return path, checkpoints.restore(path, variables, optimizer_variables, rng_variables)
+        except checkpoints.CheckpointError as e:
+            logging.warning("%s; trying the previous one", e)
+    return None
 
 
 def _widen_k(rows: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:

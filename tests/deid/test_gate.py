@@ -1,16 +1,18 @@
 """PHI gate: refuses data that still holds identifiers, names the records, allows an override."""
+import json
 import os
 
 import ml_collections
 import pytest
 
-from trainer.data.records import CleanExample
+from trainer.data.records import CleanExample, RecordError
 from trainer.deid import gate
 from trainer.deid.engine import Deidentifier
 from trainer.deid.types import Span
 from trainer.prepare import stage
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 RAW_EXAMPLES = [
     CleanExample("r1", "k1", "appointment_reminder", {"preferred_name": "Maria Gonzalez"},
@@ -132,3 +134,96 @@ def test_the_trainer_gate_runs_the_second_check_and_reports_it(deidentifier, tmp
     cfg = gate.default_config()
     cfg.second_check = False
     assert gate.run_gate([str(path)], cfg, deidentifier=deidentifier).second_check is None
+
+
+# --------------------------------------------------------------------------- issue #18
+
+def _clinic_named_like_a_person(tmp_path, deidentifier):
+    """Prepares four reminders from a clinic called "Gordon Ellery" (the clinic's
+    `location_name`, which the de-identifier keeps); returns the prepared split files."""
+    rows = []
+    for i, (name, day) in enumerate([("Ana", "Monday"), ("Luis", "Tuesday"), ("Maria", "Friday"), ("Peter", "Thursday")]):
+        rows.append({"id": f"g{i}", "patient_id": f"P-77{i}", "channel": "sms", "direction": "outbound",
+                     "task": "appointment_reminder",
+                     "facts": {"preferred_name": name, "location_name": "Gordon Ellery", "appointment_time": "9:30 AM"},
+                     "text": f"Hi {name}, this is a reminder of your appointment at Gordon Ellery on {day} at 9:30 AM. "
+                             "Reply C to confirm or call us to reschedule."})
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = ml_collections.ConfigDict({"prepare": stage.default_config()})
+    config.prepare.inputs = str(raw)
+    report = stage.run(config, str(tmp_path / "w"), deidentifier=deidentifier)
+    assert report["kept"] == 4
+    return [str(tmp_path / "w" / "data" / f"{s}.jsonl") for s in ("train", "val", "test")]
+
+
+def test_the_gate_does_not_refuse_prepares_output_for_a_clinic_named_like_a_person(deidentifier, tmp_path):
+    paths = _clinic_named_like_a_person(tmp_path, deidentifier)
+    blob = "".join(open(p, encoding="utf-8").read() for p in paths)
+    assert blob.count("Gordon Ellery") >= 8  # kept in facts and text, as the de-identifier decided
+    report = gate.run_gate(paths, gate.default_config(), deidentifier=deidentifier)
+    assert report.passed and report.ignored_kept >= 4
+    # Without the de-identifier's kept facts the gate would read the clinic as a place or a name.
+    examples = [e for p in paths for e in gate.read_examples_for_gate(p)[0]]
+    known = gate.load_known_surrogates(str(tmp_path / "w" / "data"))
+    strict = gate.check_phi(examples, deidentifier, 0.0, known_surrogates=known, keep_fact_keys=(), org_names=(),
+                            raise_on_fail=False)
+    assert not strict.passed
+
+
+def test_the_gate_uses_the_de_identifiers_organization_names(deidentifier):
+    examples = [{"id": "o1", "facts": {}, "response": "Your results from Wallace Brennan are ready; "
+                                                       "records from Legacy Emanuel were received."}]
+    # A configured organization (config.prepare.deid.org_names) that reads like a person's name.
+    assert not gate.check_phi(examples, deidentifier, 0.0, org_names=(), raise_on_fail=False).passed
+    report = gate.check_phi(examples, deidentifier, 0.0, org_names=("Wallace Brennan",))
+    assert report.passed and report.ignored_kept >= 1
+    # A name outside the organization still counts.
+    examples[0]["response"] += " Ask for Maria Gonzalez."
+    assert not gate.check_phi(examples, deidentifier, 0.0, org_names=("Wallace Brennan",), raise_on_fail=False).passed
+
+
+def test_the_gate_honours_data_on_error(deidentifier, tmp_path):
+    path = tmp_path / "train.jsonl"
+    good = {"id": "x1", "patient_key": "k", "task": "lab_results_ready", "facts": {},
+            "response": "Your lab results are ready in the portal."}
+    path.write_bytes(json.dumps(good).encode() + b"\n" + b'{"id": "x2", "task": "lab_results_ready", "resp\n'
+                     + b'{"id": "x3", "response": "Hola \xff\xfe"}\n' + b'{"id": "x4", "task": "t"}\n')
+    cfg = gate.default_config()
+    cfg.second_check = False
+    # reject (the trainer's default): bad lines are skipped and counted, never a crash
+    report = gate.run_gate([str(path)], cfg, deidentifier=deidentifier)
+    assert report.passed and report.n_examples == 1 and report.skipped_lines == 3
+    assert "3 unreadable line(s) not scanned" in report.summary()
+    assert not list(tmp_path.glob("*rejects*"))  # the gate writes nothing; the trainer's reader does
+    # raise: the reader's one-line file:line error
+    with pytest.raises(RecordError, match=r"train.jsonl:2: field '<json>'"):
+        gate.run_gate([str(path)], cfg, deidentifier=deidentifier, on_error="raise")
+
+
+def test_only_the_shipped_sample_passes_as_synthetic(tmp_path, monkeypatch):
+    """Configs never wave a file through the gate; the trainer skips the scan only for the
+    shipped synthetic sample itself, not for a copy of it or any other file."""
+    import shutil
+
+    from trainer.data import files
+    from trainer.train import sft
+
+    calls = []
+    monkeypatch.setattr(gate, "run_gate", lambda paths, *a, **k: calls.append(list(paths)))
+    import importlib.util
+
+    for name in ("tiny_gpt2_lora.py", "tiny_gemma_lora.py", "gemma3_270m_lora.py"):
+        spec = importlib.util.spec_from_file_location("c", os.path.join(REPO, "configs", name))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        cfg = mod.get_config()
+        assert cfg.train.phi_gate.allow_synthetic is False and cfg.rate.phi_gate.allow_synthetic is False, name
+    cfg.data.train_file = ""
+    sft.phi_gate_check(cfg, str(tmp_path / "w"))  # the shipped sample itself: skipped
+    assert calls == []
+    copy = tmp_path / "clean_train.jsonl"
+    shutil.copy(files.SAMPLE_TRAIN, copy)
+    cfg.data.train_file = str(copy)
+    sft.phi_gate_check(cfg, str(tmp_path / "w"))  # a copy is an arbitrary file: scanned
+    assert calls == [[str(copy)]]

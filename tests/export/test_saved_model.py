@@ -106,6 +106,19 @@ def test_bad_json_requests_are_refused_with_the_reason(request_text, reason):
         prompt_graph.format_prompts(tf.constant([request_text]))
 
 
+def test_bad_json_errors_name_the_row_never_the_request_text():
+    """Servers log errors; a request holds a patient's name, MRN and date of birth."""
+    request = ('{"task": "appointment_reminder", "facts": {"preferred_name": "Zelphine Quartermaine", '
+               '"mrn": "MRN 80417731", "dob": "1957-03-14"},}')
+    for bad in (request, request.replace('"task": "appointment_reminder", ', "")):
+        with pytest.raises(tf.errors.InvalidArgumentError) as err:
+            prompt_graph.format_prompts(tf.constant(["Hello", bad]))
+        message = err.value.message
+        assert "request row" in message
+        for secret in ("Zelphine", "Quartermaine", "80417731", "1957-03-14"):
+            assert secret not in message
+
+
 def test_export_refuses_a_prompt_graph_that_no_longer_matches_python(monkeypatch):
     prompt_graph.check_matches_python()
     from trainer.data import prompts

@@ -69,6 +69,14 @@ def parse_clean_example(
     )
 
 
+def json_problem(error: json.JSONDecodeError, text: str) -> str:
+    """A JSON error said plainly: "Unterminated string at column 45 (the line ends before the
+    JSON does: cut off?)", not json's "Invalid control character at" + "at column 81"."""
+    message = error.msg[:-3] if error.msg.endswith(" at") else error.msg
+    cut = error.pos >= len(text.rstrip()) or message.startswith("Unterminated")
+    return f"{message} at column {error.colno}" + (" (the line ends before the JSON does: cut off?)" if cut else "")
+
+
 def known_tasks() -> tuple[str, ...]:
     """The task names a clean example may carry (trainer/tasks.py)."""
     return task_registry.task_names()
@@ -99,9 +107,9 @@ def read_clean_examples(
         try:
             text = decode_line(path, number, raw)
             try:
-                obj = json.loads(text)
+                obj = json.loads(text.rstrip("\r\n"))  # the newline would read as a control character
             except json.JSONDecodeError as e:
-                raise RecordError(path, number, "<json>", f"not valid JSON ({e.msg} at column {e.colno})") from e
+                raise RecordError(path, number, "<json>", f"not valid JSON ({json_problem(e, text)})") from e
             example = parse_clean_example(obj, path, number, tasks)
             if example.id in seen_ids:
                 raise RecordError(path, number, "id", f"duplicate id {example.id!r} (first on line {seen_ids[example.id]})")

@@ -179,16 +179,20 @@ def _code_point_order(keys: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.cast(less, tf.int32), axis=0)  # how many keys sort before key j
 
 
-def _check(condition, message: str, request):
-    tf.debugging.Assert(condition, [message, "Request:", request], summarize=1)
+def _check(condition, message: str, row):
+    # The error names the row of the batch, never the request's text: requests hold patient
+    # names, MRNs and birth dates, and servers log error messages.
+    tf.debugging.Assert(condition, [message, "(request row", row, "of the batch; its text is not repeated here)"],
+                        summarize=1)
 
 
-def _json_request_to_prompt(request: tf.Tensor, task_lines: tf.Tensor, task_names: tf.Tensor) -> tf.Tensor:
+def _json_request_to_prompt(request: tf.Tensor, task_lines: tf.Tensor, task_names: tf.Tensor,
+                            row: tf.Tensor | int = -1) -> tf.Tensor:
     _check(
         tf.strings.regex_full_match(request, _REQUEST),
         'request looks like JSON but is not an object {"task": string, "facts": {key: string|number|'
         "bool|null}} (nested objects other than facts, arrays, bad escapes and trailing commas are refused).",
-        request,
+        row,
     )
     marked = tf.strings.regex_replace(request, _TOKEN, "\\1" + _SEP)
     tokens = tf.strings.split(marked, _SEP)[:-1]
@@ -207,13 +211,13 @@ def _json_request_to_prompt(request: tf.Tensor, task_lines: tf.Tensor, task_name
     def last_key(name):
         # Kept in range even when the key is missing, so only the Assert below reports it.
         hits = tf.boolean_mask(positions, tf.logical_and(top_keys, top_names == name))
-        _check(tf.size(hits) > 0, f'JSON request has no "{name}" key.', request)
+        _check(tf.size(hits) > 0, f'JSON request has no "{name}" key.', row)
         return tf.gather(value_of, tf.reduce_max(tf.concat([[0], hits], axis=0)))
 
     task_at, facts_at = last_key("task"), last_key("facts")
     task_token = tokens[task_at]
-    _check(_substr(task_token, 0, 1) == '"', '"task" must be a JSON string.', request)
-    _check(tokens[facts_at] == "{", '"facts" must be a JSON object.', request)
+    _check(_substr(task_token, 0, 1) == '"', '"task" must be a JSON string.', row)
+    _check(tokens[facts_at] == "{", '"facts" must be a JSON object.', row)
     task = _decode_json_strings(task_token[None])[0]
 
     # The facts object runs from its "{" to the first "}" after it (facts objects are flat).
@@ -260,12 +264,15 @@ def format_prompts(requests: tf.Tensor, task_descriptions: Mapping[str, str] | N
 
     # Plain graph code: autograph has nothing to convert and would only slow tracing down.
     @tf.autograph.experimental.do_not_convert
-    def one(request):
+    def one(request_and_row):
+        request, row = request_and_row
         is_json = tf.strings.regex_full_match(request, _LOOKS_LIKE_JSON)
-        return tf.cond(is_json, lambda: _json_request_to_prompt(request, task_lines, task_names), lambda: request)
+        return tf.cond(is_json, lambda: _json_request_to_prompt(request, task_lines, task_names, row),
+                       lambda: request)
 
     requests = tf.convert_to_tensor(requests, tf.string)
-    return tf.map_fn(one, requests, fn_output_signature=tf.TensorSpec([], tf.string))
+    rows = tf.range(tf.shape(requests)[0])
+    return tf.map_fn(one, (requests, rows), fn_output_signature=tf.TensorSpec([], tf.string))
 
 
 # Requests that touch every part of the template; export checks the graph against Python on them.

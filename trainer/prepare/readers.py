@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import ml_collections
 
-from trainer.data.records import RecordError
+from trainer.data.records import RecordError, json_problem
 
 # Canonical raw fields (DESIGN §2). Only `text` and `patient_id` are required by default: without a
 # patient there is no leak-free split.
@@ -244,9 +244,9 @@ def _iter_jsonl(path: str, data: bytes, cfg, order0: int) -> Iterator[RawRecord 
             continue
         try:
             try:
-                obj = json.loads(text)
+                obj = json.loads(text.rstrip("\r\n"))  # the newline would read as a control character
             except json.JSONDecodeError as e:
-                raise _Invalid("<json>", BAD_JSON, f"not valid JSON: {e.msg} (column {e.colno})") from e
+                raise _Invalid("<json>", BAD_JSON, f"not valid JSON: {json_problem(e, text)}") from e
             if not isinstance(obj, dict):
                 raise _Invalid("<json>", NOT_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
             yield RawRecord(path, number, order, map_fields(obj, cfg))

@@ -28,6 +28,10 @@ class CheckpointError(UserError, ValueError):
     """A checkpoint file that cannot be read back."""
 
 
+class CheckpointWriteError(UserError, OSError):
+    """A checkpoint that could not be written (full disk, quota): one line, no traceback."""
+
+
 def path_for(directory: str, step: int) -> str:
     return os.path.join(directory, f"ckpt-{step:08d}.npz")
 
@@ -71,7 +75,7 @@ def save(
             np.savez(f, **arrays)
     except OSError as e:
         # The temp file is gone and earlier checkpoints are untouched; say where and why.
-        raise OSError(e.errno, f"could not write checkpoint {final}: {e.strerror}; earlier checkpoints "
+        raise CheckpointWriteError(e.errno, f"could not write checkpoint {final}: {e.strerror}; earlier checkpoints "
                                f"in {directory} are intact, free space and rerun to resume") from e
     for _, old in list_checkpoints(directory)[:-keep] if keep > 0 else []:
         os.remove(old)

@@ -28,8 +28,8 @@ def outcome_row(item: Mapping[str, Any], outcome: str, reason: str | None = None
 
 
 def reject_row(rej: readers.RawReject) -> dict[str, Any]:
-    row = outcome_row({"source": rej.source, "line": rej.line, "order": rej.order}, REJECTED, rej.kind, rej.message,
-                   field=rej.field)
+    row = outcome_row({"source": rej.source, "line": rej.line, "order": rej.order, "id": rej.id}, REJECTED,
+                      rej.kind, rej.message, field=rej.field)
     if rej.byte_offset is not None:
         row["byte_offset"] = rej.byte_offset
     return row

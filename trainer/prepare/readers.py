@@ -77,6 +77,7 @@ class RawReject:
     kind: str  # one of the error kinds above
     message: str
     byte_offset: int | None = None
+    id: str | None = None  # the record's own id, when the line got far enough to show one
 
     @property
     def where(self) -> str:
@@ -90,7 +91,17 @@ class RawReject:
                "message": self.message}
         if self.byte_offset is not None:
             row["byte_offset"] = self.byte_offset
+        if self.id is not None:
+            row["id"] = self.id
         return row
+
+
+def _raw_id(obj: Any, cfg: ml_collections.ConfigDict) -> str | None:
+    """The id a rejected record carries, so its ledger row can be found by it."""
+    if not isinstance(obj, dict):
+        return None
+    value = obj.get(dict(cfg.field_map).get("id", "id"))
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
 class _Invalid(Exception):
@@ -242,6 +253,7 @@ def _iter_jsonl(path: str, data: bytes, cfg, order0: int) -> Iterator[RawRecord 
             continue
         if not text.strip():
             continue
+        obj = None
         try:
             try:
                 obj = json.loads(text.rstrip("\r\n"))  # the newline would read as a control character
@@ -251,7 +263,7 @@ def _iter_jsonl(path: str, data: bytes, cfg, order0: int) -> Iterator[RawRecord 
                 raise _Invalid("<json>", NOT_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
             yield RawRecord(path, number, order, map_fields(obj, cfg))
         except _Invalid as e:
-            yield RawReject(path, number, order, e.field, e.kind, e.message)
+            yield RawReject(path, number, order, e.field, e.kind, e.message, id=_raw_id(obj, cfg))
         order += 1
 
 
@@ -310,6 +322,7 @@ def _iter_csv(path: str, data: bytes, cfg, order0: int, delimiter: str) -> Itera
         prev_end = end
         if not row or all(not c.strip() for c in row):
             continue
+        obj = dict(zip(header, row)) if len(row) == len(header) else None
         try:
             bad_here = [b for b in bad if start <= line_of(b) <= end]
             if bad_here:
@@ -332,7 +345,7 @@ def _iter_csv(path: str, data: bytes, cfg, order0: int, delimiter: str) -> Itera
             obj = {k: (v if v.strip() or k == text_col else None) for k, v in obj.items()}
             yield RawRecord(path, start, order, map_fields(obj, cfg))
         except _Invalid as e:
-            yield RawReject(path, start, order, e.field, e.kind, e.message, e.byte_offset)
+            yield RawReject(path, start, order, e.field, e.kind, e.message, e.byte_offset, id=_raw_id(obj, cfg))
         order += 1
 
 
@@ -388,7 +401,8 @@ def duplicate_id_rejects(records: Iterable[RawRecord], cfg: ml_collections.Confi
     first = ordered[0]
     id_field = dict(cfg.field_map).get("id", "id")
     return [RawReject(r.source, r.line, r.order, id_field, DUPLICATE_ID,
-                      f"duplicate id {r.fields['id']!r} (first at {first.where})") for r in ordered[1:]]
+                      f"duplicate id {r.fields['id']!r} (first at {first.where})", id=str(r.fields["id"]))
+            for r in ordered[1:]]
 
 
 def read_raw(paths: Iterable[str], cfg: ml_collections.ConfigDict) -> Iterator[RawRecord | RawReject]:

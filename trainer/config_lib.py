@@ -49,5 +49,6 @@ def tiny_config(source: str, lora_targets: tuple[str, ...]) -> ml_collections.Co
     # (bf16 has its own tests).
     c.train.mixed_precision = "fp32"
     c.sample.dtype = "float32"
+    c.export.dtype = "float32"
     c.sample.update(count=2, max_new_tokens=32)
     return c

@@ -15,6 +15,13 @@ for the same number of optimizer steps of the same number of rows, each in its o
   weights in the precision `train.mixed_precision=auto` picks on this machine (bfloat16 with
   float32 adapters where bf16 is native, float32 elsewhere), the step of trainer/train/sft.py with
   its XLA rule (`--precision=fp32` or `bf16` forces one).
+- Hugging Face PEFT (optional, `--peft auto` when torch, transformers and peft are installed
+  (the `parity` extra) and the model is a GGUF): transformers' own GGUF loader, PEFT LoRA r8 /
+  alpha 16 on q_proj+v_proj (one A per layer, as ours), the same examples and prompt text (BOS +
+  prompt + response + EOS, loss on response tokens only), `--peft_batch_size` examples per step
+  padded to the longest in the batch, torch AdamW, a plain training loop; float32 and bfloat16
+  (frozen weights in bf16, adapters upcast to float32 by PEFT's default). With it, our side runs
+  in both precisions too, so each precision has a ratio.
 The measure that matters is response tokens per second: the tokens the model is trained to write.
 """
 from __future__ import annotations
@@ -107,6 +114,96 @@ def run_ours(args) -> dict:
     }
 
 
+def run_peft(args) -> dict:
+    """transformers + PEFT LoRA on the same GGUF, same examples and prompt text (no TensorFlow
+    in this process, so its peak RSS is torch's own)."""
+    import numpy as np
+    import peft
+    import torch
+    import transformers
+
+    from trainer.data.prompts import format_prompt
+    from trainer.models.gguf import assemble_package_gguf
+
+    if not args.model.startswith("gguf:"):
+        raise SystemExit("the PEFT side loads a GGUF through transformers (--model gguf:...)")
+    path = assemble_package_gguf() if args.model == "gguf:package" else args.model[5:]
+    directory, name = os.path.split(path)
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(0)
+    bf16 = args.side == "peft_bf16"
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    model = transformers.AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=dtype)
+    tok = transformers.AutoTokenizer.from_pretrained(directory, gguf_file=name)
+    config = peft.LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["q_proj", "v_proj"], bias="none",
+                             task_type="CAUSAL_LM")
+    model = peft.get_peft_model(model, config)  # adapters float32 (autocast_adapter_dtype) on bf16 weights
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=1e-4)
+    bos, eos = tok.convert_tokens_to_ids("<bos>"), tok.convert_tokens_to_ids("<eos>")
+    examples = _examples(args.examples)
+    seqs = []
+    for e in examples:
+        prompt = [bos] + tok(format_prompt(e.task, e.facts), add_special_tokens=False)["input_ids"]
+        response = tok(e.response, add_special_tokens=False)["input_ids"] + [eos]
+        ids = (prompt + response)[: args.seq_len]
+        labels = ([-100] * len(prompt) + response)[: args.seq_len]
+        seqs.append((ids, labels))
+    bs = args.peft_batch_size
+    n_batches = args.steps + args.warmup
+
+    def batch(i):
+        chunk = [seqs[(i * bs + j) % len(seqs)] for j in range(bs)]
+        width = max(len(ids) for ids, _ in chunk)  # padded to the longest in the batch
+        ids = torch.zeros((bs, width), dtype=torch.long)
+        labels = torch.full((bs, width), -100, dtype=torch.long)
+        mask = torch.zeros((bs, width), dtype=torch.long)
+        for r, (a, b) in enumerate(chunk):
+            ids[r, : len(a)], labels[r, : len(b)], mask[r, : len(a)] = torch.tensor(a), torch.tensor(b), 1
+        return ids, mask, labels
+
+    real = padded = 0
+    resp = 0.0
+    t0 = None
+    for i in range(n_batches):
+        if i == args.warmup:
+            t0 = time.perf_counter()
+        ids, mask, labels = batch(i)
+        out = model(input_ids=ids, attention_mask=mask, labels=labels)
+        out.loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if i >= args.warmup:
+            resp += float((labels[:, 1:] != -100).sum())  # targets after the causal shift
+            real += int(mask.sum())
+            padded += mask.numel()
+    dt = time.perf_counter() - t0
+    return {
+        "side": args.side,
+        "precision": f"{'bf16 + fp32 adapters' if bf16 else 'fp32'}, torch eager",
+        "rows_per_step": bs,
+        "seq_len": "longest in batch",
+        "examples_per_row": 1.0,
+        "padding_fraction": 1.0 - real / max(padded, 1),
+        "step_s": dt / args.steps,
+        "response_tokens_per_s": resp / dt,
+        "peak_rss_gib": _peak_rss_gib(),
+        "trainable_params": int(sum(int(np.prod(p.shape)) for p in trainable)),
+        "versions": f"torch {torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}",
+    }
+
+
+def _peft_available() -> str:
+    """'' when the PEFT side can run, else why not."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers", "peft") if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"PEFT side skipped: {', '.join(missing)} not installed (pip install -e '.[parity]')"
+    return ""
+
+
 def run_stock(args) -> dict:
     import keras
     import keras_hub
@@ -183,35 +280,11 @@ def run_stock(args) -> dict:
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="gguf:package")
-    p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--batch_size", type=int, default=2)
-    p.add_argument("--seq_len", type=int, default=512)
-    p.add_argument("--examples", type=int, default=120)
-    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
-                   help="carelora's train.mixed_precision (auto: bf16 where the hardware runs it natively)")
-    p.add_argument("--side", choices=["ours", "ours_full", "stock", "stock_bf16"], help=argparse.SUPPRESS)
-    p.add_argument("--with_full_logits", type=int, default=1, help="also time our step with logits at every position")
-    args = p.parse_args()
-    if args.side:
-        result = run_stock(args) if args.side.startswith("stock") else run_ours(args)
-        print("RESULT " + json.dumps(result))
-        return
-    results = []
-    sides = ("stock", "stock_bf16", "ours") + (("ours_full",) if args.with_full_logits else ())
-    for side in sides:
-        cmd = [sys.executable, os.path.abspath(__file__), f"--side={side}"] + [a for a in sys.argv[1:] if not a.startswith("--side")]
-        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
-        if out.returncode or not lines:
-            sys.exit(f"{side} side failed:\n{out.stderr[-4000:]}")
-        results.append(json.loads(lines[-1][7:]))
-    stock, stock_bf16, ours = results[:3]
+def print_stock_tables(args, by_label: dict) -> None:
     from trainer.util import hardware
 
+    stock, stock_bf16, ours = by_label["stock"], by_label["stock_bf16"], by_label["ours"]
+    results = [stock, stock_bf16, ours] + ([by_label["ours_full"]] if "ours_full" in by_label else [])
     print(f"\nLoRA r8 q,v SFT on {args.model}; {args.steps} timed steps of {args.batch_size} rows after {args.warmup} warm-up; "
           f"{hardware.describe()}, {os.cpu_count()} CPUs")
     cols = [("stock keras-hub", stock), ("stock, bf16", stock_bf16), ("carelora", ours)]
@@ -239,6 +312,86 @@ def main() -> None:
             print(f"{label:20s}{full[key]:>17.2f}{ours[key]:>17.2f}{ours[key] / full[key]:>9.2f}x")
     if stock.get("examples_truncated"):
         print(f"(stock truncated {stock['examples_truncated']} examples to {stock['seq_len']} tokens)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="gguf:package")
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--batch_size", type=int, default=2)
+    p.add_argument("--seq_len", type=int, default=512)
+    p.add_argument("--examples", type=int, default=120)
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                   help="carelora's train.mixed_precision (auto: bf16 where the hardware runs it natively)")
+    p.add_argument("--peft", choices=["auto", "off"], default="auto",
+                   help="Hugging Face PEFT sides (float32 and bf16) when torch + transformers + peft are installed")
+    p.add_argument("--peft_batch_size", type=int, default=4,
+                   help="examples per PEFT step (our 2 packed rows hold ~4.4 examples)")
+    p.add_argument("--side", choices=["ours", "ours_full", "stock", "stock_bf16", "peft_fp32", "peft_bf16"],
+                   help=argparse.SUPPRESS)
+    p.add_argument("--with_full_logits", type=int, default=1, help="also time our step with logits at every position")
+    p.add_argument("--json", default="", help="also write every side's numbers here")
+    p.add_argument("--skip_stock", action="store_true", help="only ours (and PEFT): no keras-hub stock sides")
+    args = p.parse_args()
+    if args.side:
+        if args.side.startswith("peft"):
+            result = run_peft(args)
+        else:
+            result = run_stock(args) if args.side.startswith("stock") else run_ours(args)
+        print("RESULT " + json.dumps(result))
+        return
+    peft_note = "PEFT side off (--peft off)" if args.peft == "off" else _peft_available()
+    if not peft_note and not args.model.startswith("gguf:"):
+        peft_note = "PEFT side skipped: it loads a GGUF through transformers (--model gguf:...)"
+    with_peft = not peft_note
+    print(peft_note or "PEFT side on", flush=True)
+    passed = [a for a in sys.argv[1:] if not a.startswith(("--side", "--precision"))]
+    plan = [] if args.skip_stock else [("stock", "stock", []), ("stock_bf16", "stock_bf16", [])]
+    plan.append(("ours", "ours", [f"--precision={args.precision}"]))
+    if args.with_full_logits:
+        plan.append(("ours_full", "ours_full", [f"--precision={args.precision}"]))
+    if with_peft:
+        plan += [("ours_fp32", "ours", ["--precision=fp32"]), ("ours_bf16", "ours", ["--precision=bf16"]),
+                 ("peft_fp32", "peft_fp32", []), ("peft_bf16", "peft_bf16", [])]
+    by_label = {}
+    for label, side, extra in plan:
+        if label in ("ours_fp32", "ours_bf16") and by_label["ours"]["precision"].startswith(label[5:]):
+            by_label[label] = by_label["ours"]  # the auto run already was this precision
+            continue
+        cmd = [sys.executable, os.path.abspath(__file__), f"--side={side}"] + passed + extra
+        t0 = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+        if out.returncode or not lines:
+            sys.exit(f"{label} side failed:\n{out.stderr[-4000:]}")
+        by_label[label] = json.loads(lines[-1][7:])
+        print(f"  {label}: done in {time.perf_counter() - t0:.0f}s", flush=True)
+    from trainer.util import hardware
+
+    if not args.skip_stock:
+        print_stock_tables(args, by_label)
+    else:
+        print(f"\nLoRA r8 q,v SFT on {args.model}; {args.steps} timed steps after {args.warmup} warm-up; "
+              f"{hardware.describe()}, {os.cpu_count()} CPUs (stock sides skipped)")
+
+    if with_peft:
+        print(f"\ncarelora against Hugging Face PEFT ({by_label['peft_fp32']['versions']}); PEFT: {args.peft_batch_size} "
+              f"examples per step padded to the longest; ours: {args.batch_size} packed rows of {args.seq_len}")
+        print(f"{'':22s}{'carelora':>14s}{'PEFT':>14s}{'ratio':>9s}{'carelora RSS':>14s}{'PEFT RSS':>10s}{'ratio':>8s}"
+              f"{'padding ours/PEFT':>19s}")
+        for label, o, h in (("float32", by_label["ours_fp32"], by_label["peft_fp32"]),
+                            ("bf16", by_label["ours_bf16"], by_label["peft_bf16"])):
+            print(f"{label + ' response tok/s':22s}{o['response_tokens_per_s']:14.1f}{h['response_tokens_per_s']:14.1f}"
+                  f"{o['response_tokens_per_s'] / h['response_tokens_per_s']:8.2f}x{o['peak_rss_gib']:12.2f}Gi"
+                  f"{h['peak_rss_gib']:8.2f}Gi{o['peak_rss_gib'] / h['peak_rss_gib']:7.2f}x"
+                  f"{o['padding_fraction']:>11.1%} / {h['padding_fraction']:.1%}")
+        print(f"weights/XLA: ours {by_label['ours_fp32']['precision']} | {by_label['ours_bf16']['precision']}; "
+              f"PEFT {by_label['peft_fp32']['precision']} | {by_label['peft_bf16']['precision']}; trainable params "
+              f"ours {by_label['ours_fp32']['trainable_params']:,}, PEFT {by_label['peft_fp32']['trainable_params']:,}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"args": vars(args), "cpu": hardware.describe(), "sides": by_label, "peft": peft_note}, f, indent=1)
 
 if __name__ == "__main__":
     main()

@@ -21,6 +21,14 @@ def default_config() -> ml_collections.ConfigDict:
     c.add_start_token = True  # as keras-hub's CausalLMPreprocessor does at training time
     c.stop_token_ids = ()  # () = the tokenizer's end token and <end_of_turn> when it has one
     c.jit_compile = True
+    # The export stage turns XLA off for bfloat16 weights on a machine without GPU/TPU (XLA's CPU
+    # bf16 dots are slow, TF's oneDNN kernels are not) unless this is True.
+    c.xla_bf16_on_cpu = False
+    # How the merged weights are stored and run (weight_formats.py): auto | float32 | bfloat16 |
+    # int8. auto = bfloat16 where the hardware runs it natively (AVX512-BF16/AMX CPU, GPU >= 8.0,
+    # TPU), float32 elsewhere (trainer/models/precision.py; the log says which and why). int8 =
+    # weight-only int8 with per-output-channel float32 scales, embedding/output layer included.
+    c.dtype = "auto"
     c.length_bucket = 64
     c.pad_batch_to_power_of_two = True
     # Adapter slots (0 = plain merged export); see adapters.py.

@@ -171,6 +171,9 @@ class Decoder:
         ReversibleEmbedding(reverse=True) computes it, but as one matmul with transpose_b so
         that no transposed copy of the (262k-row for Gemma 3) embedding is made per step."""
         emb = self.lm.backbone.token_embedding
+        int8_logits = getattr(emb, "int8_logits", None)  # weight_formats.Int8Embedding
+        if int8_logits is not None:
+            return tf.cast(int8_logits(hidden), tf.float32)
         dtype = getattr(emb, "reverse_dtype", None) or hidden.dtype
         if getattr(emb, "tie_weights", True):
             logits = tf.matmul(tf.cast(hidden, dtype), tf.cast(emb.embeddings, dtype), transpose_b=True)

@@ -22,6 +22,10 @@ needs most; `truncated` reports it). Generation stops at the tokenizer's end tok
 The decode loop is XLA-compiled (`jit_compile`). XLA compiles once per input shape, so prompts
 are padded to a multiple of `length_bucket` tokens and batches to a power of two; warmup
 requests (see serving.py) compile the common shapes before traffic arrives.
+
+The weights are exported as the given backbone holds them; `weight_formats.convert` turns a
+merged float32 backbone into bfloat16 or weight-only int8 first (the export stage does this
+for `export.dtype`), and `carelora_export.json` records the format.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ from typing import Any
 import ml_collections
 import tensorflow as tf
 
-from trainer.export import adapters, generation, prompt_graph, serving
+from trainer.export import adapters, generation, prompt_graph, serving, weight_formats
 from trainer.export.config import default_config
 
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -393,6 +397,7 @@ def export_module(
         "model_name": model_name,
         "version": int(version),
         "backbone": type(module._keras_lm.backbone).__name__,
+        "weights": weight_formats.describe(module._keras_lm.backbone),  # format, bytes, params
         "stop_token_ids": list(module.stop_token_ids),
         "pad_token_id": module.pad_token_id,
         "start_token_id": module.start_token_id,

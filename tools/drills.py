@@ -8,6 +8,12 @@ that cannot run here (no `unshare`) is SKIP with the reason, never a silent pass
 `--quick` leaves out the three-process resume drill (tests/train/test_sft.py runs the same check);
 everything else takes a few minutes on 2 CPU cores. `--only` / `--skip` pick drills by name.
 
+Cost is processes (each pays TensorFlow's import, a model build and the de-identifier's start),
+so drills share them: the offline drill's prepared, trained and exported workdir is what the
+file-mode, raw-identifier, serving, checkpoint-fallback, metrics and corrupt-adapter drills read
+(the fallback drill on a copy). Training runs without XLA (`train.xla=off`, as is the export's
+decode loop): compiling costs more than the few steps a drill trains and no drill is about XLA.
+
 Drills: all-unusable input; corrupt / truncated / not-gzip .gz; a non-UTF-8 training line in
 reject mode (PHI gate on); a truncated newest checkpoint (falls back); a damaged last line of
 metrics.jsonl (repaired); a corrupt adapter given to export (refused); a second training on a
@@ -23,6 +29,7 @@ import errno
 import gzip
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -38,11 +45,15 @@ if REPO not in sys.path:
 PY = sys.executable
 BASE_CONFIG = os.path.join(REPO, "configs", "tiny_gpt2_lora.py")
 SAMPLE = os.path.join(REPO, "trainer", "assets", "sample", "clean_train.jsonl")
-# Small and fast: 4-row batches, a checkpoint every 2 steps, dropout on (the main config's 0.05).
+# Small and fast: 4-row batches, a checkpoint every 2 steps, dropout on (the main config's 0.05),
+# no XLA (a compile costs far more than the few steps a drill trains).
 TRAIN = ["--config.train.batch_size=4", "--config.train.checkpoint_every=2", "--config.train.log_every=2",
-         "--config.train.eval_every=0", "--config.lora.dropout=0.05"]
+         "--config.train.eval_every=0", "--config.lora.dropout=0.05", "--config.train.xla=off"]
 EXPORT = ["--config.export.max_new_tokens=4", "--config.export.max_new_tokens_cap=16",
-          "--config.export.max_prompt_tokens=64", "--config.export.warmup_batch_sizes=(1,)"]
+          "--config.export.max_prompt_tokens=64", "--config.export.warmup_batch_sizes=(1,)",
+          "--config.export.jit_compile=False"]
+PIPELINE_STEPS = 4  # the shared workdir's training: checkpoints at 2 and 4
+PIPELINE_RECORDS = 80  # generated raw messages for the shared workdir (~20 kept: enough for 4 steps of 4)
 # Identifiers placed in a serving request; the error must not repeat them.
 REQUEST_IDENTIFIERS = ("Zelphine Quartermaine", "MRN 80417731", "1957-03-14")
 
@@ -53,6 +64,12 @@ class DrillFailed(AssertionError):
 
 class Skip(Exception):
     pass
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: what a drill costs on a loaded machine."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def check(condition: bool, message: str) -> None:
@@ -75,7 +92,10 @@ def one_line_error(proc: subprocess.CompletedProcess, *expected: str) -> str:
 class Drills:
     def __init__(self, root: str, quick: bool):
         self.root, self.quick = root, quick
-        self.results: list[tuple[str, str, str, str, float]] = []
+        self.results: list[tuple[str, str, str, str, float, float]] = []
+        self.raw_dir = os.path.join(root, "raw")
+        self.pipeline_work = os.path.join(root, "w_offline")  # shared: see the module docstring
+        self.pipeline_log = ""
         self.config = self._write_config()
         self.small = self._small_train_file()
 
@@ -129,7 +149,7 @@ class Drills:
                              *TRAIN, *extra, **kw)
 
     def run(self, name: str, expectation: str, fn: Callable[[], str]) -> None:
-        t0 = time.time()
+        t0, cpu0 = time.time(), _cpu_seconds()
         try:
             detail, result = fn() or "", "PASS"
         except Skip as e:
@@ -138,8 +158,9 @@ class Drills:
             detail, result = str(e), "FAIL"
         except Exception as e:  # a broken drill is a failure too, with where it broke
             detail, result = f"{type(e).__name__}: {e} ({traceback.format_exc(limit=-1).splitlines()[-2].strip()})", "FAIL"
-        self.results.append((name, expectation, result, detail, time.time() - t0))
-        print(f"[{result}] {name} ({time.time() - t0:.0f}s): {detail[:300]}", file=sys.stderr, flush=True)
+        wall, cpu = time.time() - t0, _cpu_seconds() - cpu0
+        self.results.append((name, expectation, result, detail, wall, cpu))
+        print(f"[{result}] {name} ({wall:.0f}s, {cpu:.0f} CPU s): {detail[:300]}", file=sys.stderr, flush=True)
 
     # --- prepare -------------------------------------------------------------------------------
     def all_unusable(self) -> str:
@@ -168,17 +189,21 @@ class Drills:
             f.write(b"this was never gzip\n" * 5)
         work = os.path.join(self.root, "w_gzip")
         proc = self.carelora(work, "--mode=prepare", f"--config.prepare.inputs={cut},{garbage}")
-        check(proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-600:]}")
-        check("Traceback" not in proc.stderr, proc.stderr[-600:])
+        # Nothing of garbage.jsonl.gz could be read: the run says so in one line and exits 2, after
+        # writing the ledger and report with what the cut archive gave.
+        last = one_line_error(proc, f"could not read input {garbage}", "not a gzip file", "ledger.jsonl")
+        check("cut short" in proc.stderr and cut in proc.stderr, "no warning about the cut archive")
         ledger = [json.loads(line) for line in open(os.path.join(work, "data", "ledger.jsonl"), encoding="utf-8")]
         damaged = [r for r in ledger if r.get("error") == "truncated_archive"]
         check(len(damaged) == 2, f"{len(damaged)} truncated_archive rejects, expected one per damaged file")
         check(all("compressed byte" in r.get("detail", "") for r in damaged), "no byte offset in the reason")
+        check([r["source"] for r in damaged if r.get("whole_file")] == [garbage], "the unreadable file is not marked")
         kept_lines = [r for r in ledger if r["source"] == cut and r.get("error") != "truncated_archive"]
-        check(0 < len(kept_lines) < 300, f"{len(kept_lines)} records read before the damage")
+        check(0 < len(kept_lines) < 300, f"{len(kept_lines)} records read before the cut")
         report = json.load(open(os.path.join(work, "data", "prepare_report.json"), encoding="utf-8"))
         check(report["accounting_ok"], "accounting broken")
-        return f"{len(kept_lines)} of 300 records read before the cut; 2 truncated_archive rejects with offsets"
+        return (f"{len(kept_lines)} of 300 records read before the cut; 2 truncated_archive rejects with offsets; "
+                f"{last[:80]}")
 
     # --- training --------------------------------------------------------------------------------
     def non_utf8_reject(self) -> str:
@@ -246,11 +271,12 @@ class Drills:
         return message[:140]
 
     def resume_and_faults(self) -> list[tuple[str, str, Callable[[], str]]]:
-        """Resume after SIGKILL == uninterrupted; then on a copy of the finished run: truncated
-        newest checkpoint + cut-off metrics line -> fallback and repair; corrupt adapter -> export refused."""
-        steps = 12
+        """Resume after SIGKILL == uninterrupted; then, on a copy of the shared pipeline workdir:
+        truncated newest checkpoint + cut-off metrics line -> fallback and repair; and its adapter
+        cut short -> export refused."""
+        steps = PIPELINE_STEPS
         kill_steps = 200  # long enough that the kill lands mid-run (a tiny step takes milliseconds)
-        killed, straight = os.path.join(self.root, "w_killed"), os.path.join(self.root, "w_straight")
+        killed = os.path.join(self.root, "w_killed")
         state: dict = {}
 
         def kill_resume() -> str:
@@ -282,21 +308,21 @@ class Drills:
             check(worst <= 1e-5, f"adapters differ by up to {worst:g}")
             return f"killed at step {at}, resumed; max |resumed - uninterrupted| = {worst:.1e} (dropout 0.05)"
 
-        def need_straight():
-            if not os.path.exists(os.path.join(straight, "adapter", "adapter.npz")):
-                proc = self.train_on_sample(straight, steps)
-                check(proc.returncode == 0, proc.stderr[-600:])
-
         def fallback_and_metrics() -> str:
-            need_straight()
+            shared = self.need_pipeline()
             work = os.path.join(self.root, "w_fallback")
-            shutil.copytree(straight, work)
+            shutil.copytree(shared, work)
             newest = os.path.join(work, "checkpoints", f"ckpt-{steps:08d}.npz")
+            check(os.path.exists(newest.replace(f"{steps:08d}", f"{steps - 2:08d}")),
+                  "the shared run kept no earlier checkpoint to fall back to")
             with open(newest, "r+b") as f:
                 f.truncate(os.path.getsize(newest) // 2)
             with open(os.path.join(work, "metrics.jsonl"), "a", encoding="utf-8") as f:
-                f.write('{"step": 14, "lo')  # a power cut mid-line
-            proc = self.train_on_sample(work, steps)
+                f.write(f'{{"step": {steps + 2}, "lo')  # a power cut mid-line
+            # The same run continued (its prepared data); the gate already passed this data in the
+            # shared run, and generated data is synthetic, so it is not scanned again here.
+            proc = self.carelora(work, "--mode=train", f"--config.train.steps={steps}", *TRAIN,
+                                 "--config.train.phi_gate.allow_synthetic=True")
             check(proc.returncode == 0, proc.stderr[-800:])
             check("setting it aside" in proc.stderr and f"at step {steps - 2}" in proc.stderr,
                   "no fallback warning / not resumed from the previous checkpoint: " + proc.stderr[-600:])
@@ -313,10 +339,10 @@ class Drills:
             return f"warning, line dropped; {len(rows)} rows parse, last step {steps}"
 
         def corrupt_adapter() -> str:
-            need_straight()
+            shared = self.need_pipeline()
             work = os.path.join(self.root, "w_bad_adapter")
             os.makedirs(os.path.join(work, "adapter"))
-            with open(os.path.join(straight, "adapter", "adapter.npz"), "rb") as f:
+            with open(os.path.join(shared, "adapter", "adapter.npz"), "rb") as f:
                 data = f.read()
             with open(os.path.join(work, "adapter", "adapter.npz"), "wb") as f:
                 f.write(data[: len(data) // 3])
@@ -334,18 +360,30 @@ class Drills:
         return drills
 
     # --- offline pipeline and PHI hygiene -------------------------------------------------------
+    def run_pipeline(self, unshare: bool) -> subprocess.CompletedProcess:
+        """prepare + train + export of a generated clinic export: the workdir other drills read."""
+        subprocess.run([PY, os.path.join(REPO, "tools", "make_sample_data.py"), "--out_dir", self.raw_dir,
+                        "--n", str(PIPELINE_RECORDS), "--seed", "1"], check=True, capture_output=True, timeout=120)
+        proc = self.carelora(self.pipeline_work, "--mode=prepare,train,export",
+                             f"--config.prepare.inputs={self.raw_dir}/raw.jsonl",
+                             f"--config.train.steps={PIPELINE_STEPS}", *TRAIN, *EXPORT, unshare=unshare)
+        self.pipeline_log = proc.stdout + proc.stderr
+        return proc
+
+    def need_pipeline(self) -> str:
+        """The shared workdir; built here (network on) when the offline drill was not selected."""
+        if not os.path.exists(os.path.join(self.pipeline_work, "export")):
+            proc = self.run_pipeline(unshare=False)
+            check(proc.returncode == 0, f"the shared pipeline failed, exit {proc.returncode}: {proc.stderr[-800:]}")
+        return self.pipeline_work
+
     def offline_pipeline(self) -> list[tuple[str, str, Callable[[], str]]]:
-        raw_dir = os.path.join(self.root, "raw")
-        work = os.path.join(self.root, "w_offline")
-        state: dict = {}
+        raw_dir = self.raw_dir
+        work = self.pipeline_work
 
         def pipeline() -> str:
-            subprocess.run([PY, os.path.join(REPO, "tools", "make_sample_data.py"), "--out_dir", raw_dir,
-                            "--n", "150", "--seed", "1"], check=True, capture_output=True, timeout=120)
             can = shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-            proc = self.carelora(work, "--mode=prepare,train,export", f"--config.prepare.inputs={raw_dir}/raw.jsonl",
-                                 "--config.train.steps=4", *TRAIN, *EXPORT, unshare=bool(can))
-            state["log"] = proc.stdout + proc.stderr
+            proc = self.run_pipeline(unshare=bool(can))
             check(proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-800:]}")
             check(os.path.exists(os.path.join(work, "export", "carelora", "1", "saved_model.pb")), "no export")
             if not can:
@@ -388,7 +426,7 @@ class Drills:
             allowed = {os.path.join(work, "data", "rejects.jsonl"), os.path.join(work, "data", "ledger.jsonl"),
                        os.path.join(work, "rejects.jsonl")}  # README: the only files that may hold raw text
             hits, scanned = [], 0
-            blobs = [("<the run's log>", state.get("log", "").encode())]
+            blobs = [("<the run's log>", self.pipeline_log.encode())]
             for folder, _, names in os.walk(work):
                 for name in names:
                     path = os.path.join(folder, name)
@@ -437,28 +475,31 @@ class Drills:
         ]
 
     def all(self) -> list[tuple[str, str, Callable[[], str]]]:
-        drills = [
+        # The offline pipeline first: its workdir is what the fault drills below read.
+        drills = self.offline_pipeline()
+        drills += [
             ("all-unusable input", "one line 'no usable record', exit 2, ledger + report written", self.all_unusable),
-            ("corrupt/truncated .gz", "records before the damage kept, rest rejected truncated_archive + offset",
-             self.damaged_gzip),
+            ("corrupt/truncated .gz", "records before the damage kept, rest rejected truncated_archive + offset; "
+             "nothing readable: one line, exit 2", self.damaged_gzip),
             ("non-UTF-8 line, on_error=reject", "line in rejects.jsonl, PHI gate runs, training goes on",
              self.non_utf8_reject),
             ("concurrent training", "refused by the lock: one line with pid and host, exit 2", self.lock),
             ("ENOSPC during checkpoint", "one-line error naming the file; previous checkpoint intact", self.enospc),
         ]
         drills += self.resume_and_faults()
-        drills += self.offline_pipeline()
         return drills
 
 
 def print_table(results) -> None:
-    rows = [("drill", "expectation", "result")] + [(n, e, r if r != "FAIL" else f"FAIL: {d[:160]}")
-                                                    for n, e, r, d, _ in results]
-    widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    for k, (name, expectation, result) in enumerate(rows):
-        print(f"| {name:<{widths[0]}} | {expectation:<{widths[1]}} | {result} |")
+    """| drill | expectation | wall s | CPU s | result |, the result last so a reader (and CI) finds it."""
+    rows = [("drill", "expectation", "wall s", "CPU s", "result")] + [
+        (n, e, f"{t:.0f}", f"{c:.0f}", r if r != "FAIL" else f"FAIL: {d[:160]}") for n, e, r, d, t, c in results]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for k, row in enumerate(rows):
+        name, expectation, wall, cpu, result = row
+        print(f"| {name:<{widths[0]}} | {expectation:<{widths[1]}} | {wall:>{widths[2]}} | {cpu:>{widths[3]}} | {result} |")
         if k == 0:
-            print(f"|{'-' * (widths[0] + 2)}|{'-' * (widths[1] + 2)}|--------|")
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|--------|")
 
 
 def main(argv=None) -> int:

@@ -3,6 +3,7 @@ import json
 import math
 import os
 import random
+import re
 import struct
 
 import numpy as np
@@ -330,6 +331,44 @@ def test_bad_token_id_requests_fail_with_a_clear_message(gpt2_module):
         _ids(module, [[1, 2], [3, 4]], [[1, 1], [0, 0]])
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         module.generate_ids(tf.constant([[1.5]]), tf.constant([[1]]))
+
+
+def _failing_row(message):
+    found = re.search(r"\(request row\] \[(-?\d+)\] \[of the batch", message)
+    assert found, message
+    return int(found.group(1))
+
+
+def test_out_of_vocabulary_token_ids_are_refused_naming_the_row_not_the_ids(gpt2_module):
+    bundle, module, _ = gpt2_module
+    vocab = bundle.tokenizer.vocabulary_size()
+    assert bundle.backbone.vocabulary_size == vocab == 50257  # the real GPT-2 BPE
+    for row, bad in ((1, -1), (2, vocab), (0, vocab + 12345), (2, -(2**31))):
+        ids = [[4321, 9876, 31415, 2718], [1111, 2222, 3333, 4444], [7071, 7072, 7073, 7074]]
+        ids[row][2] = bad
+        with pytest.raises(tf.errors.InvalidArgumentError) as err:
+            _ids(module, ids, [[1, 1, 1, 1]] * 3)
+        message = err.value.message
+        assert f"token_ids out of vocabulary: ids where padding_mask is 1 must be in [0, {vocab})" in message
+        assert _failing_row(message) == row
+        for token in [i for r in ids for i in r if i != vocab]:  # none of the request's ids is repeated
+            assert not re.search(rf"(?<![\d-]){token}(?!\d)", message), token
+    # The first bad row is named when several are bad.
+    with pytest.raises(tf.errors.InvalidArgumentError) as err:
+        _ids(module, [[1, 2], [3, -5], [vocab, 4]], [[1, 1]] * 3)
+    assert _failing_row(err.value.message) == 1
+
+
+def test_ids_under_padding_mask_zero_are_ignored_and_the_last_id_is_accepted(gpt2_module):
+    bundle, module, _ = gpt2_module
+    vocab = bundle.tokenizer.vocabulary_size()
+    mask = [[0, 0, 1, 1], [1, 1, 1, 0]]
+    odd = _ids(module, [[-1, vocab + 7, 464, 3290], [11, 22, 33, -(2**31)]], mask)
+    plain = _ids(module, [[0, 0, 464, 3290], [11, 22, 33, 0]], mask)
+    for key in ("token_ids", "num_tokens", "prompt_tokens"):
+        np.testing.assert_array_equal(odd[key], plain[key])
+    edge = _ids(module, [[0, vocab - 1]], [[1, 1]])
+    assert edge["prompt_tokens"].tolist() == [2] and edge["num_tokens"][0] > 0
 
 
 # --------------------------------------------------------------------------- adapters

@@ -105,6 +105,8 @@ def client_result(exported, tmp_path_factory):
             {"signature": "serving_default", "inputs": _inputs(text=['{"task": "t", "facts": [1]}'])},
             {"signature": "generate_ids", "inputs": dict(_inputs(padding_mask=MASK),
                                                          token_ids={"value": IDS, "dtype": "float32"})},
+            {"signature": "generate_ids", "inputs": _inputs(token_ids=[IDS[0], IDS[1][:-1] + [50257]],
+                                                            padding_mask=MASK)},
         ]},
         {"model_dir": str(root / "multi" / "2"), "replay_warmup": True, "calls": [
             {"signature": "generate_ids", "inputs": _inputs(token_ids=IDS, padding_mask=MASK, adapter="clinic_a")},
@@ -144,6 +146,9 @@ def test_bad_requests_fail_with_clear_errors_in_the_served_model(client_result):
     assert "token_ids and padding_mask must have the same shape" in errors[1]["message"]
     assert "not an object" in errors[2]["message"]
     assert "expected to be a int32 tensor but is a float tensor" in errors[3]["message"]
+    # An id past GPT-2's 50257-token vocabulary: refused in the graph, naming the row, not the ids.
+    assert "token_ids out of vocabulary: ids where padding_mask is 1 must be in [0, 50257)" in errors[4]["message"]
+    assert "(request row] [1] [of the batch" in errors[4]["message"] and "3290" not in errors[4]["message"]
 
 
 def test_signature_defaults_and_warmup_records_are_what_tf_serving_uses(exported, client_result):

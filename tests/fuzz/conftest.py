@@ -15,9 +15,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
-def tiny_export(tmp_path_factory):
+def tiny_export(tiny_export_and_vocab):
     """(loaded SavedModel, export config): a tiny random GPT-2 exported once, loaded back the way
     a server would (no project code is needed to call it)."""
+    loaded, cfg, _ = tiny_export_and_vocab
+    return loaded, cfg
+
+
+@pytest.fixture(scope="session")
+def tiny_export_and_vocab(tmp_path_factory):
+    """The tiny export, its config and the vocabulary size of the model behind it."""
     import tensorflow as tf
 
     from tests.export.export_models import tiny_bundle, tiny_export_config
@@ -28,4 +35,4 @@ def tiny_export(tmp_path_factory):
     bundle = tiny_bundle("gpt2")
     module, sigs = saved_model.make_serving_module(bundle.backbone, bundle.tokenizer, cfg)
     path = saved_model.export_module(module, sigs, str(root), "fuzz", 1)
-    return tf.saved_model.load(path), cfg
+    return tf.saved_model.load(path), cfg, int(bundle.tokenizer.vocabulary_size())

@@ -139,16 +139,22 @@ def test_serving_default_answers_every_row_or_refuses_without_echo(tiny_export, 
 
 _ids_case = st.sampled_from([1, 1, 2, 3, 0]).flatmap(lambda b: st.sampled_from([1, 5, 17, 40, 0]).flatmap(lambda p: st.tuples(
     st.just((b, p)),
-    st.lists(st.one_of(st.integers(0, 1000), st.integers(0, 1000), st.integers(-5, 60000)), min_size=b * p, max_size=b * p),
+    st.lists(st.one_of(st.integers(0, 1000), st.integers(0, 1000), st.integers(-5, 60000),
+                       st.integers(-2**31, 2**31 - 1)), min_size=b * p, max_size=b * p),
     st.lists(st.sampled_from([0, 1, 1, 1, 1, 1, 2, -1]), min_size=b * p, max_size=b * p),
     st.sampled_from(["same", "same", "same", "fewer_columns", "more_rows"]),
 )))
 
 
+def _named_row(message):
+    found = re.search(r"\(request row\] \[(-?\d+)\]", message)
+    return int(found.group(1)) if found else None
+
+
 @settings(max_examples=30)
 @given(case=_ids_case, options=_options)
-def test_generate_ids_answers_every_row_or_refuses(tiny_export, case, options):
-    loaded, cfg = tiny_export
+def test_generate_ids_answers_every_row_or_refuses(tiny_export_and_vocab, case, options):
+    loaded, cfg, vocab = tiny_export_and_vocab
     (batch, width), ids, mask, layout = case
     ids = np.asarray(ids, np.int32).reshape(batch, width)
     mask = np.asarray(mask, np.int32).reshape(batch, width)
@@ -156,15 +162,24 @@ def test_generate_ids_answers_every_row_or_refuses(tiny_export, case, options):
         mask = mask[:, :-1]
     elif layout == "more_rows":
         mask = np.concatenate([mask, np.ones((1, width), np.int32)])
+    # Ids the model has no embedding for, where the mask says they are real tokens.
+    oov = ((ids < 0) | (ids >= vocab)) & (mask != 0) if ids.shape == mask.shape else np.zeros_like(ids, bool)
     t0 = time.time()
     try:
         out = loaded.signatures["generate_ids"](token_ids=tf.constant(ids), padding_mask=tf.constant(mask),
                                                 **_option_tensors(options))
     except _ERRORS as e:
         _check_error(e)
+        only_oov = (ids.shape == mask.shape and batch > 0 and _valid(options, cfg.max_new_tokens_cap)
+                    and (mask != 0).sum(axis=1).min(initial=1) > 0)
+        if only_oov:  # nothing else was wrong: the error is the vocabulary's and names the first bad row
+            assert oov.any(), e.message[:500]
+            assert "token_ids out of vocabulary" in e.message and f"[0, {vocab})" in e.message
+            assert _named_row(e.message) == int(np.argmax(oov.any(axis=1)))
     else:
         assert ids.shape == mask.shape and batch > 0 and _valid(options, cfg.max_new_tokens_cap)
         assert (mask != 0).sum(axis=1).min() > 0  # every row had a token
+        assert not oov.any(), "an out-of-vocabulary id was accepted"
         _check_row_outputs(out, batch, options, cfg.max_new_tokens_cap)
         generated = out["token_ids"].numpy()
         assert generated.shape[0] == batch and generated.shape[1] == out["num_tokens"].numpy().max(initial=0)

@@ -1,7 +1,8 @@
 """Fuzzing the raw readers (JSONL / CSV / TSV, plain or .gz): random bytes, encodings, quoting,
 damaged archives and huge lines. In reject mode every input ends without an exception (a file
-that cannot be read at all is one RecordError naming it), every record comes out exactly once as
-a RawRecord or a RawReject, and the count is exact; raise mode stops with a RecordError only."""
+that cannot be read at all is one `unreadable_file` reject standing for all of it), every record
+comes out exactly once as a RawRecord or a RawReject, and the count is exact; raise mode stops
+with a RecordError only."""
 import csv
 import gzip
 import io
@@ -123,14 +124,18 @@ def test_reject_mode_never_crashes_and_accounts_for_every_record(tmp_path, case,
     path = os.path.join(tmp_path, "input." + name)
     with open(path, "wb") as f:
         f.write(data)
-    try:
-        items = _read_all(path, _cfg("reject", encoding))
-    except readers.RecordError as e:
-        # A file that cannot be read at all (declared encoding, CSV header): one line naming it.
-        assert isinstance(e, UserError) and str(e).startswith(path + ":") and "\n" not in str(e)
-        return
+    items = _read_all(path, _cfg("reject", encoding))  # reject mode never raises for bad data
     with open(path, "rb") as f:
         assert f.read() == data  # inputs are never modified
+    unreadable = [i for i in items if isinstance(i, readers.RawReject) and i.kind == readers.UNREADABLE_FILE]
+    if unreadable:
+        # A file that cannot be read at all (declared encoding, CSV header): one reject naming it.
+        (only,) = items
+        assert only is unreadable[0] and only.whole_file and only.line == 1 and only.source == path
+        assert only.field in ("<file>", "<header>") and only.message and "\n" not in only.message
+        assert only.order == readers.file_order_base(3)
+        assert isinstance(only.to_error(), UserError) and str(only.to_error()).startswith(path + ":1: ")
+        return
     orders = [i.order for i in items]
     assert orders == list(range(readers.file_order_base(3), readers.file_order_base(3) + len(items)))
     assert all(isinstance(i, (readers.RawRecord, readers.RawReject)) for i in items)

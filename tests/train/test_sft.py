@@ -106,7 +106,11 @@ def test_resume_after_sigkill_continues_from_last_checkpoint(tmp_path, small_fil
     steps = 24
     workdir = str(tmp_path / "run")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(_cmd(workdir, small_files[0], steps), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Output to a file, read after: a pipe nobody reads stalls the child once its buffer fills.
+    log_path = tmp_path / "first_run.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(_cmd(workdir, small_files[0], steps), cwd=REPO, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     ckpt_dir = os.path.join(workdir, "checkpoints")
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -114,7 +118,7 @@ def test_resume_after_sigkill_continues_from_last_checkpoint(tmp_path, small_fil
         if found and found[0] >= 8 or proc.poll() is not None:
             break
         time.sleep(0.05)
-    assert proc.poll() is None, "training ended before it could be killed:\n" + proc.stdout.read().decode()[-3000:]
+    assert proc.poll() is None, "training ended before it could be killed:\n" + log_path.read_text(errors="replace")[-3000:]
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed_at = checkpoints.latest(ckpt_dir)[0]

@@ -182,8 +182,17 @@ def _code_point_order(keys: tf.Tensor) -> tf.Tensor:
 def _check(condition, message: str, row):
     # The error names the row of the batch, never the request's text: requests hold patient
     # names, MRNs and birth dates, and servers log error messages.
-    tf.debugging.Assert(condition, [message, "(request row", row, "of the batch; its text is not repeated here)"],
-                        summarize=1)
+    return tf.debugging.Assert(condition, [message, "(request row", row, "of the batch; its text is not repeated here)"],
+                               summarize=1)
+
+
+def check_rows(row_ok: tf.Tensor, message: str):
+    """Asserts that every row of a batch is acceptable ([B] bool); the InvalidArgument error names
+    the first bad row and never its content. Returns the op, for control dependencies."""
+    row_ok = tf.convert_to_tensor(row_ok, tf.bool)
+    # A 0 after the rows keeps argmin defined for an empty batch (and unused when all rows are ok).
+    first_bad = tf.argmin(tf.concat([tf.cast(row_ok, tf.int32), [0]], axis=0), output_type=tf.int32)
+    return _check(tf.reduce_all(row_ok), message, first_bad)
 
 
 def _json_request_to_prompt(request: tf.Tensor, task_lines: tf.Tensor, task_names: tf.Tensor,

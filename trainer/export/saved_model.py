@@ -6,7 +6,9 @@
   serving_default  text [B] string (a prompt, or a JSON {"task", "facts"} request)
                    -> text, num_tokens, stopped, prompt_tokens, truncated, seed ([B] each)
   generate_ids     token_ids [B, P] int32 + padding_mask [B, P] int32 -> token_ids [B, W],
-                   num_tokens, stopped, prompt_tokens, truncated, seed; core TF ops only
+                   num_tokens, stopped, prompt_tokens, truncated, seed; core TF ops only.
+                   Ids under padding_mask 1 must lie in [0, vocabulary size): others are refused
+                   (InvalidArgument naming the row), ids under padding_mask 0 are ignored
   load_adapter     (only with adapter slots) slot, name, weights -> installs a LoRA adapter
 
 Optional inputs of the generating signatures, with defaults from `config` (recorded in the
@@ -113,6 +115,9 @@ class GenerationModule(tf.Module):
             tokenizer._maybe_initialized_tf()  # create lookup tables outside any trace
         self.tokenizer_resources = _tf_resources(tokenizer)
         self.stop_token_ids, self.pad_token_id, self.start_token_id = _tokenizer_ids(tokenizer, cfg)
+        # Rows of the embedding: generate_ids refuses ids outside [0, this), which XLA's gather
+        # would otherwise clamp into a silently wrong answer.
+        self.vocabulary_size = int(backbone.vocabulary_size)
         self.max_prompt_tokens = _prompt_limit(backbone, cfg)
         self.adapters = None
         forward_context = None
@@ -259,12 +264,17 @@ class GenerationModule(tf.Module):
     def generate_token_ids(self, token_ids, padding_mask, max_new_tokens, temperature, top_k, top_p, seed, adapter=""):
         batch = tf.shape(token_ids)[0]
         deps = self._validate(batch, max_new_tokens, temperature, top_k, top_p)
-        deps.append(
-            tf.debugging.Assert(
-                tf.reduce_all(tf.shape(token_ids) == tf.shape(padding_mask)),
-                ["token_ids and padding_mask must have the same shape"],
-            )
+        same_shape = tf.debugging.Assert(
+            tf.reduce_all(tf.shape(token_ids) == tf.shape(padding_mask)),
+            ["token_ids and padding_mask must have the same shape"],
         )
+        deps.append(same_shape)
+        with tf.control_dependencies([same_shape]):  # the elementwise test below needs equal shapes
+            real = tf.not_equal(padding_mask, 0)
+            in_vocab = tf.logical_and(token_ids >= 0, token_ids < self.vocabulary_size)
+            row_ok = tf.reduce_all(tf.logical_or(in_vocab, tf.logical_not(real)), axis=1)
+        deps.append(prompt_graph.check_rows(
+            row_ok, f"token_ids out of vocabulary: ids where padding_mask is 1 must be in [0, {self.vocabulary_size})"))
         with tf.control_dependencies(deps):
             mask = tf.cast(padding_mask, tf.bool)
         lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)

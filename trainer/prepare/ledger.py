@@ -32,7 +32,15 @@ def reject_row(rej: readers.RawReject) -> dict[str, Any]:
                       rej.kind, rej.message, field=rej.field)
     if rej.byte_offset is not None:
         row["byte_offset"] = rej.byte_offset
+    if rej.whole_file:
+        row["whole_file"] = True  # nothing of the file could be read; this row stands for all of it
     return row
+
+
+def unreadable_inputs(outcomes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Inputs of which nothing could be read, in input order: [{path, error, detail}]."""
+    return [{"path": o["source"], "error": o["error"], "detail": o.get("detail", "")}
+            for o in sorted(outcomes, key=lambda o: o["order"]) if o.get("whole_file")]
 
 
 def _counts(counter: collections.Counter) -> dict[str, int]:
@@ -57,10 +65,12 @@ def build_report(paths: Sequence[str], outcomes: Sequence[Mapping[str, Any]], sc
     dropped = collections.Counter(o["reason"] for o in outcomes if o["outcome"] == DROPPED)
     rejected = collections.Counter(o["error"] for o in outcomes if o["outcome"] == REJECTED)
     per_input = []
+    unreadable = unreadable_inputs(outcomes)
+    why = {u["path"]: f"{u['error']}: {u['detail']}" for u in unreadable}
     for p in paths:
         c = collections.Counter(o["outcome"] for o in outcomes if o["source"] == p)
         per_input.append({"path": p, "records": sum(c.values()), KEPT: c[KEPT], DROPPED: c[DROPPED],
-                          REJECTED: c[REJECTED]})
+                          REJECTED: c[REJECTED], **({"unreadable": why[p]} if p in why else {})})
     identifiers: collections.Counter = collections.Counter()
     typo_pairs: collections.Counter = collections.Counter()
     stripped: collections.Counter = collections.Counter()
@@ -92,6 +102,7 @@ def build_report(paths: Sequence[str], outcomes: Sequence[Mapping[str, Any]], sc
         REJECTED: counts[REJECTED],
         "accounting_ok": n_in == counts[KEPT] + counts[DROPPED] + counts[REJECTED] == len(outcomes)
         and len({o["order"] for o in outcomes}) == n_in,
+        "unreadable_inputs": unreadable,
         "dropped_by_reason": _counts(dropped),
         "rejected_by_error": _counts(rejected),
         "identifiers_found": _counts(identifiers),
@@ -119,6 +130,9 @@ def format_summary(report: Mapping[str, Any]) -> str:
              f"records in: {r['records_in']}  =  kept {r[KEPT]}  +  dropped {r[DROPPED]}  +  rejected {r[REJECTED]}"
              f"   [{'OK' if r['accounting_ok'] else 'MISMATCH'}]", ""]
     for inp in r["inputs"]:
+        if "unreadable" in inp:
+            lines.append(f"  {inp['path']}: NOT READ ({inp['unreadable']})")
+            continue
         lines.append(f"  {inp['path']}: {inp['records']} records (kept {inp[KEPT]}, dropped {inp[DROPPED]}, "
                      f"rejected {inp[REJECTED]})")
     lines += ["", "dropped, by reason:"]

@@ -36,6 +36,9 @@ CSV_QUOTING = "csv_quoting"
 DUPLICATE_ID = "duplicate_id"
 # A .gz file damaged, cut short or not gzip at all: the lines before the damage are kept.
 TRUNCATED_ARCHIVE = "truncated_archive"
+# A file that cannot be read as a whole (missing, a folder, no permission, unknown format,
+# undecodable in the declared encoding, unreadable CSV header): one reject stands for all of it.
+UNREADABLE_FILE = "unreadable_file"
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -83,6 +86,11 @@ class RawReject:
     def where(self) -> str:
         return f"{self.source}:{self.line}"
 
+    @property
+    def whole_file(self) -> bool:
+        """True when nothing of the file could be read (this reject stands for all of it)."""
+        return self.kind == UNREADABLE_FILE or (self.kind == TRUNCATED_ARCHIVE and self.line == 1)
+
     def to_error(self) -> RecordError:
         return RecordError(self.source, self.line, self.field, f"{self.kind}: {self.message}")
 
@@ -102,6 +110,14 @@ def _raw_id(obj: Any, cfg: ml_collections.ConfigDict) -> str | None:
         return None
     value = obj.get(dict(cfg.field_map).get("id", "id"))
     return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+class _Unreadable(Exception):
+    """The file as a whole cannot be read; raised before any of its records is yielded."""
+
+    def __init__(self, message: str, line: int = 1, field: str = "<file>", byte_offset: int | None = None):
+        super().__init__(message)
+        self.message, self.line, self.field, self.byte_offset = message, line, field, byte_offset
 
 
 class _Invalid(Exception):
@@ -131,6 +147,58 @@ def _read_bytes(path: str) -> bytes:
         return f.read()
 
 
+def _os_problem(path: str, error: OSError) -> str:
+    """What a failed open/read means to the user; never the file's content."""
+    if isinstance(error, IsADirectoryError) or os.path.isdir(path):
+        return "is a folder, not a file (name its files, or a glob such as DIR/*.jsonl)"
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, PermissionError):
+        return "permission denied (the user running carelora cannot read it)"
+    return f"cannot be read ({error.strerror or type(error).__name__})"
+
+
+def _load(path: str, cfg: ml_collections.ConfigDict, data: bytes | None
+          ) -> tuple[str, bytes, tuple[str, int] | None]:
+    """(format, UTF-8 bytes, gzip damage or None); _Unreadable when nothing of it can be read."""
+    if data is None:  # before the name: a missing x.csv is missing, a folder named x.jsonl is a folder
+        try:
+            if os.path.isdir(path) or not os.path.exists(path):
+                os.stat(path)  # the real reason (missing, no permission on a parent) as an OSError
+                raise IsADirectoryError(path)
+        except OSError as e:
+            raise _Unreadable(_os_problem(path, e)) from None
+    try:
+        fmt = detect_format(path, cfg.format)
+    except ValueError:
+        ext = os.path.splitext(path[:-3] if path.endswith(".gz") else path)[1]
+        raise _Unreadable(f"not JSONL, CSV or TSV by its name (extension {ext!r}); rename it or set "
+                          "prepare.reader.format") from None
+    if fmt not in ("jsonl", "csv", "tsv"):
+        raise _Unreadable(f"unknown prepare.reader.format {fmt!r} (jsonl, csv or tsv)")
+    if data is None:
+        try:
+            data = _read_bytes(path)
+        except OSError as e:
+            raise _Unreadable(_os_problem(path, e)) from None
+    damage = None
+    if path.endswith(".gz"):
+        data, problem, offset = gunzip_tolerant(data)
+        if problem:
+            damage = (problem, offset)
+    if cfg.encoding.replace("-", "").lower() not in ("utf8", "utf8sig"):
+        try:
+            data = data.decode(cfg.encoding).encode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
+            raise _Unreadable(f"not {cfg.encoding}: byte {data[e.start:e.start + 1]!r} at byte offset {e.start} "
+                              f"(line {line}); set prepare.reader.encoding to the export's encoding",
+                              byte_offset=e.start) from None
+        except LookupError:
+            raise _Unreadable(f"unknown prepare.reader.encoding {cfg.encoding!r}") from None
+    return fmt, data, damage
+
+
 def gunzip_tolerant(data: bytes) -> tuple[bytes, str | None, int | None]:
     """(whole lines decompressed, what went wrong or None, compressed byte offset of the damage).
 
@@ -140,19 +208,30 @@ def gunzip_tolerant(data: bytes) -> tuple[bytes, str | None, int | None]:
     out: list[bytes] = []
     d = zlib.decompressobj(wbits=31)
     pos, member_start, problem = 0, 0, None
-    try:
-        while pos < len(data):
-            chunk = data[pos:pos + (1 << 16)]
+    while pos < len(data):
+        chunk = data[pos:pos + (1 << 16)]
+        before = d.copy()
+        try:
             out.append(d.decompress(chunk))
-            pos += len(chunk)
-            if d.eof and d.unused_data:
-                pos -= len(d.unused_data)
-                member_start = pos
-                d = zlib.decompressobj(wbits=31)
-        if not d.eof:
-            problem = "ends before its end marker (cut short)" if pos > member_start else "is empty"
-    except zlib.error as e:
-        problem = "is not a gzip file" if pos == 0 and not out else f"is damaged ({e})"
+        except zlib.error as e:
+            # Replay the chunk byte by byte to find where the damage is (and keep what precedes it).
+            d = before
+            for i in range(len(chunk)):
+                try:
+                    out.append(d.decompress(chunk[i:i + 1]))
+                except zlib.error:
+                    pos += i
+                    break
+            at_header = pos - member_start < 10 and data[member_start:member_start + 2] != b"\x1f\x8b"
+            problem = "is not a gzip file" if at_header and member_start == 0 else f"is damaged ({e})"
+            break
+        pos += len(chunk)
+        if d.eof and d.unused_data:
+            pos -= len(d.unused_data)
+            member_start = pos
+            d = zlib.decompressobj(wbits=31)
+    if problem is None and not d.eof:
+        problem = "ends before its end marker (cut short)" if pos > member_start else "is empty"
     text = b"".join(out)
     if problem is None:
         return text, None, None
@@ -282,6 +361,7 @@ def _bad_utf8_offsets(data: bytes) -> list[int]:
 
 
 def _iter_csv(path: str, data: bytes, cfg, order0: int, delimiter: str) -> Iterator[RawRecord | RawReject]:
+    """Checks the header now (_Unreadable if it cannot be used) and returns an iterator of rows."""
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     bad = _bad_utf8_offsets(data)
     # surrogateescape keeps one char per undecodable byte, so a bad byte stays findable in its field.
@@ -295,86 +375,88 @@ def _iter_csv(path: str, data: bytes, cfg, order0: int, delimiter: str) -> Itera
     try:
         header = next(reader)
     except StopIteration:
-        return
+        return iter(())
     except csv.Error as e:
-        raise RecordError(path, 1, "<header>", f"unreadable CSV header ({e})") from e
+        raise _Unreadable(f"unreadable CSV header ({e})", field="<header>") from None
     header = [h.strip() for h in header]
     if any("\udc80" <= ch <= "\udcff" for h in header for ch in h):
-        raise RecordError(path, 1, "<header>", f"not UTF-8: header has undecodable bytes at byte offset {bad[0]}")
+        raise _Unreadable(f"not UTF-8: the CSV header has undecodable bytes at byte offset {bad[0]}; set "
+                          "prepare.reader.encoding to the export's encoding", field="<header>", byte_offset=bad[0])
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise RecordError(path, 1, "<header>", f"duplicate column names {dupes}")
-    n_lines = len(data.splitlines())
-    order = order0
-    prev_end = reader.line_num
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as e:
-            start = prev_end + 1
-            yield RawReject(path, start, order, "<row>", CSV_QUOTING, str(e))
+        raise _Unreadable(f"duplicate column names {dupes} in the CSV header", field="<header>")
+
+    def rows() -> Iterator[RawRecord | RawReject]:
+        n_lines = len(data.splitlines())
+        order = order0
+        prev_end = reader.line_num
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                start = prev_end + 1
+                yield RawReject(path, start, order, "<row>", CSV_QUOTING, str(e))
+                order += 1
+                prev_end = reader.line_num
+                continue
+            start, end = prev_end + 1, reader.line_num
+            prev_end = end
+            if not row or all(not c.strip() for c in row):
+                continue
+            obj = dict(zip(header, row)) if len(row) == len(header) else None
+            try:
+                bad_here = [b for b in bad if start <= line_of(b) <= end]
+                if bad_here:
+                    col = next((i for i, c in enumerate(row) if any("\udc80" <= ch <= "\udcff" for ch in c)), None)
+                    name = header[col] if col is not None and col < len(header) else "<row>"
+                    raise _Invalid(name, BAD_ENCODING,
+                                   f"not UTF-8: byte {data[bad_here[0]:bad_here[0] + 1]!r} at byte offset "
+                                   f"{bad_here[0]} (line {line_of(bad_here[0])})", bad_here[0])
+                if end >= n_lines and end > start and data[line_starts[start - 1]:].count(b'"') % 2 == 1:
+                    # Non-strict csv swallows everything after an unclosed quote into one field.
+                    raise _Invalid("<row>", CSV_QUOTING, f"unterminated quote: the field starting on line {start} "
+                                   f"runs to the end of the file (line {end})")
+                if len(row) != len(header):
+                    raise _Invalid("<row>", CSV_FIELD_COUNT, f"expected {len(header)} fields, got {len(row)} "
+                                   "(an unquoted delimiter inside a field?)")
+                obj = dict(zip(header, row))
+                # An empty CSV cell means "no value" for optional fields, but keep empty text as text:
+                # the filter drops it with a reason.
+                text_col = dict(cfg.field_map).get("text", "text")
+                obj = {k: (v if v.strip() or k == text_col else None) for k, v in obj.items()}
+                yield RawRecord(path, start, order, map_fields(obj, cfg))
+            except _Invalid as e:
+                yield RawReject(path, start, order, e.field, e.kind, e.message, e.byte_offset, id=_raw_id(obj, cfg))
             order += 1
-            prev_end = reader.line_num
-            continue
-        start, end = prev_end + 1, reader.line_num
-        prev_end = end
-        if not row or all(not c.strip() for c in row):
-            continue
-        obj = dict(zip(header, row)) if len(row) == len(header) else None
-        try:
-            bad_here = [b for b in bad if start <= line_of(b) <= end]
-            if bad_here:
-                col = next((i for i, c in enumerate(row) if any("\udc80" <= ch <= "\udcff" for ch in c)), None)
-                name = header[col] if col is not None and col < len(header) else "<row>"
-                raise _Invalid(name, BAD_ENCODING,
-                               f"not UTF-8: byte {data[bad_here[0]:bad_here[0] + 1]!r} at byte offset "
-                               f"{bad_here[0]} (line {line_of(bad_here[0])})", bad_here[0])
-            if end >= n_lines and end > start and data[line_starts[start - 1]:].count(b'"') % 2 == 1:
-                # Non-strict csv swallows everything after an unclosed quote into one field.
-                raise _Invalid("<row>", CSV_QUOTING, f"unterminated quote: the field starting on line {start} "
-                               f"runs to the end of the file (line {end})")
-            if len(row) != len(header):
-                raise _Invalid("<row>", CSV_FIELD_COUNT, f"expected {len(header)} fields, got {len(row)} "
-                               "(an unquoted delimiter inside a field?)")
-            obj = dict(zip(header, row))
-            # An empty CSV cell means "no value" for optional fields, but keep empty text as text:
-            # the filter drops it with a reason.
-            text_col = dict(cfg.field_map).get("text", "text")
-            obj = {k: (v if v.strip() or k == text_col else None) for k, v in obj.items()}
-            yield RawRecord(path, start, order, map_fields(obj, cfg))
-        except _Invalid as e:
-            yield RawReject(path, start, order, e.field, e.kind, e.message, e.byte_offset, id=_raw_id(obj, cfg))
-        order += 1
+
+    return rows()
 
 
 def read_file(path: str, cfg: ml_collections.ConfigDict, order0: int = 0,
               data: bytes | None = None) -> Iterator[RawRecord | RawReject]:
     """Yields every record of one file; RecordError when cfg.on_error == "raise".
 
-    `data` may hold the file's bytes already (a Beam worker reads remote files itself)."""
-    fmt = detect_format(path, cfg.format)
-    if data is None:
-        data = _read_bytes(path)
+    A file that cannot be read as a whole (missing, a folder, unreadable, an unknown format, not
+    in the declared encoding, a bad CSV header) is one UNREADABLE_FILE reject, so the run can still
+    account for it. `data` may hold the file's bytes already (a Beam worker reads remote files itself)."""
     damage = None
-    if path.endswith(".gz"):
-        data, problem, offset = gunzip_tolerant(data)
-        if problem:
-            damage = (problem, offset)
-    if cfg.encoding.replace("-", "").lower() not in ("utf8", "utf8sig"):
-        try:
-            data = data.decode(cfg.encoding).encode("utf-8")
-        except UnicodeDecodeError as e:
-            line = data.count(b"\n", 0, e.start) + 1
-            raise RecordError(path, line, "<file>", f"not {cfg.encoding}: byte {data[e.start:e.start + 1]!r} "
-                                                    f"at byte offset {e.start}") from e
-    if fmt == "jsonl":
-        items = _iter_jsonl(path, data, cfg, order0)
-    elif fmt in ("csv", "tsv"):
-        items = _iter_csv(path, data, cfg, order0, cfg.csv_delimiter if fmt == "csv" else "\t")
-    else:
-        raise ValueError(f"unknown raw format {fmt!r} for {path}")
+    try:
+        fmt, data, damage = _load(path, cfg, data)
+        if fmt == "jsonl":
+            items = _iter_jsonl(path, data, cfg, order0)
+        else:
+            items = _iter_csv(path, data, cfg, order0, cfg.csv_delimiter if fmt == "csv" else "\t")
+    except _Unreadable as e:
+        message = e.message
+        if damage:  # one reject stands for the whole file, so it carries the archive's damage too
+            message += f"; the gzip stream also {damage[0]} at compressed byte {damage[1]}"
+        reject = RawReject(path, e.line, order0, e.field, UNREADABLE_FILE, message, e.byte_offset)
+        if cfg.on_error == "raise":
+            raise reject.to_error() from None
+        yield reject
+        return
     order, lines = order0, data.count(b"\n")
     for item in items:
         if isinstance(item, RawReject) and cfg.on_error == "raise":
@@ -382,9 +464,10 @@ def read_file(path: str, cfg: ml_collections.ConfigDict, order0: int = 0,
         order = item.order + 1
         yield item
     if damage:
+        kept = f"kept the {lines} whole lines before it" if lines else "no whole line came before it"
         reject = RawReject(path, lines + 1, order, "<file>", TRUNCATED_ARCHIVE,
-                           f"the gzip stream {damage[0]} at compressed byte {damage[1]}: kept the {lines} "
-                           "whole lines before it, the rest of the file is not read", damage[1])
+                           f"the gzip stream {damage[0]} at compressed byte {damage[1]}: {kept}, the rest of "
+                           "the file is not read", damage[1])
         if cfg.on_error == "raise":
             raise reject.to_error()
         yield reject

@@ -36,6 +36,14 @@ class NoUsableRecords(UserError):
     """The inputs were read to the end but none of their records can be trained on."""
 
 
+class UnreadableInputs(UserError):
+    """Some input files could not be read at all; the ledger and report account for them."""
+
+
+class EmptyInputs(UserError, ValueError):
+    """prepare.inputs names no file."""
+
+
 def default_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     # Raw log paths or globs (JSONL / CSV / TSV, optionally .gz), comma-separated: a string so
@@ -61,8 +69,12 @@ def prepare_section(config: ml_collections.ConfigDict) -> ml_collections.ConfigD
     return config.prepare if "prepare" in config else config
 
 
-def expand_inputs(inputs: Any) -> list[str]:
-    """Paths and globs (a list, tuple or comma-separated string) -> existing files, in order."""
+def expand_inputs(inputs: Any, missing_ok: bool = False) -> list[str]:
+    """Paths and globs (a list, tuple or comma-separated string) -> existing files, in order.
+
+    With `missing_ok` a path that is missing or not a file, and a glob that matches nothing,
+    stay in the list as given: the reader turns each into one reject naming it, so the ledger
+    accounts for it instead of the run dying before it writes anything."""
     if isinstance(inputs, str):
         inputs = [inputs]
     items: list[str] = []
@@ -74,14 +86,16 @@ def expand_inputs(inputs: Any) -> list[str]:
     for item in items:
         matches = sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item]
         if not matches:
-            raise FileNotFoundError(f"prepare.inputs: no file matches {item!r}")
+            if not missing_ok:
+                raise FileNotFoundError(f"prepare.inputs: no file matches {item!r}")
+            matches = [item]
         for p in matches:
-            if not os.path.isfile(p):
+            if not os.path.isfile(p) and not missing_ok:
                 raise FileNotFoundError(f"prepare.inputs: {p!r} is not a file")
             if p not in paths:
                 paths.append(p)
     if not paths:
-        raise ValueError("prepare.inputs is empty: give the raw log files (JSONL or CSV)")
+        raise EmptyInputs("prepare.inputs is empty: give the raw log files (JSONL, CSV or TSV, optionally .gz)")
     return paths
 
 
@@ -260,7 +274,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, deidentifier: Any = Non
     deid_manifest.json, prepare_report.json and prepare_summary.txt. Returns the report."""
     t0 = time.time()
     cfg = prepare_section(config)
-    paths = expand_inputs(cfg.inputs)
+    paths = expand_inputs(cfg.inputs, missing_ok=True)
     proc = RecordProcessor(cfg, deidentifier)
     proc.deidentifier  # noqa: B018 -- start it before reading: a broken one stops the stage at once
     outcomes: list[dict] = []
@@ -270,6 +284,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, deidentifier: Any = Non
         n_read += 1
         if isinstance(item, readers.RawReject):
             outcomes.append(ledger.reject_row(item))
+            if item.kind == readers.TRUNCATED_ARCHIVE and not item.whole_file:
+                # Records before the damage are kept; say so now, not only in the report.
+                logging.warning("prepare: %s: %s", item.source, item.message)
             continue
         row = proc.stage1(item)
         (cands if row.get("kind") == "candidate" else outcomes).append(row)
@@ -284,9 +301,25 @@ def run(config: ml_collections.ConfigDict, workdir: str, deidentifier: Any = Non
                              f"{report[ledger.KEPT]}+{report[ledger.DROPPED]}+{report[ledger.REJECTED]} out")
     write_outputs(os.path.join(workdir, "data"), by_split, outcomes, scored, report, cfg)
     logging.info("prepare: %s", ledger.format_summary(report))
+    ledger_path = os.path.join(workdir, "data", "ledger.jsonl")
+    if report["unreadable_inputs"]:
+        raise UnreadableInputs(_unreadable_message(report, ledger_path))
     if not report[ledger.KEPT]:
         reasons = {**report["dropped_by_reason"], **report["rejected_by_error"]}
         top = ", ".join(f"{k} {v}" for k, v in list(reasons.items())[:4]) or "no records at all"
         raise NoUsableRecords(f"no usable record in {len(paths)} input file(s) ({report['records_in']} read: {top}); "
-                              f"every record's outcome is in {os.path.join(workdir, 'data', 'ledger.jsonl')}")
+                              f"every record's outcome is in {ledger_path}")
     return report
+
+
+def _unreadable_message(report: Mapping[str, Any], ledger_path: str) -> str:
+    """One line: which files could not be read and why, what the others gave, what to do."""
+    bad = report["unreadable_inputs"]
+    first = bad[0]
+    more = f" and {len(bad) - 1} more input file(s)" if len(bad) > 1 else ""
+    others = len(report["inputs"]) - len(bad)
+    return (f"could not read input {first['path']} ({first['detail']}){more}; "
+            f"{others} other input file(s) gave {report[ledger.KEPT]} usable record(s) "
+            f"({report['records_in']} in = {report[ledger.KEPT]} kept + {report[ledger.DROPPED]} dropped + "
+            f"{report[ledger.REJECTED]} rejected). Fix or remove it in prepare.inputs and rerun; "
+            f"every input's outcome is in {ledger_path}")

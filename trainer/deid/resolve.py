@@ -9,9 +9,18 @@ from trainer.deid.types import TYPE_PRIORITY, Span
 _SOFT = ("NAME", "CITY")
 
 
+# Number kinds a keyword can make of a street address's house number ("billing: 4418 SE ...").
+_NUMBER_KINDS = ("ID", "ACCOUNT", "MRN", "HEALTH_PLAN", "ZIP", "DATE", "AGE")
+
+
 def resolve(spans: Iterable[Span]) -> list[Span]:
     """Non-overlapping spans sorted by start: higher-priority types first, then longer spans,
-    then earlier ones; among equals, the span that came first in `spans`."""
+    then earlier ones; among equals, the span that came first in `spans`. A number span that
+    starts a longer street address is its house number, not an identifier of its own."""
+    spans = list(spans)
+    addresses = [s for s in spans if s.type == "ADDRESS"]
+    spans = [s for s in spans if not (s.type in _NUMBER_KINDS and s.text.strip().isdigit() and any(
+        a.start == s.start and a.end > s.end for a in addresses))]
     spans = sorted(spans, key=lambda s: (-TYPE_PRIORITY.get(s.type, 0), -(s.end - s.start), s.start))
     taken: list[Span] = []
     for s in spans:

@@ -20,7 +20,7 @@ DATE_RES = [
     re.compile(_NUM_DATE),
     # month name day (, year)
     re.compile(r"\b(?:" + _WDAY + r"\.?,?\s+)?" + _MONTH + r"\.?\s*-?\s*\d{1,2}" + _ORD +
-               r"?\b(?:,?\s*(?:of\s+|de\s+|del\s+)?(?:\d{4}|'\d{2})\b)?", _I),
+               r"?\b(?:,?\s*(?:of\s+|de\s+|del\s+)?(?:\d{4}|'\d{2})\b|[\-/](?:\d{4}|\d{2})\b)?", _I),
     # day (of) month (year)
     re.compile(r"\b(?:" + _WDAY + r"\.?,?\s+)?(?:(?:the|el)\s+)?\d{1,2}" + _ORD + r"?\s*(?:of\s+|de\s+|-)?"
                + _MONTH + r"\b\.?(?:,?\s*(?:-|de\s+|del\s+)?(?:\d{4}|'\d{2}|\d{2}(?=\b)))?", _I),
@@ -74,6 +74,10 @@ DATE_RANGE_RE = re.compile(r"(?<![\d/])(\d{1,2}/\d{1,2})\s*[-–]\s*(\d{1,2}/\d{
 SHORT_DASH_DATE_RE = re.compile(
     r"\b(?:on|by|due|dob|fecha|el|for|till|until|thru|before|after|from|date|d\.o\.b\.?)\s*:?\s*"
     r"(?P<val>\d{1,2}-\d{1,2})(?![\d\-])", _I)
+# A fraction-like "3/4" is a date when what follows is something that happens on a day ("the 3/4
+# visit", "your 1/2 appt").
+_DATE_NOUN_AFTER_RE = re.compile(r"\s+(?:visit|appt|appointment|cita|consulta|surgery|procedure|follow[\s-]?up|f/u|"
+                                 r"deadline|statement|bill|invoice|labs?|draw|call|message|msg)\b", _I)
 NOT_SHORT_DATE_PRE = re.compile(r"(?:bp|blood pressure|pressure|presi[oó]n|pain|dolor|score|"
                                 r"rated?|level|ratio|\d)\s*(?:is|was|of|at|:|es|de)?\s*$", _I)
 
@@ -176,8 +180,8 @@ class DateRecognizer(Recognizer):
                 # "1/2 tab" or "1/2": a fraction unless a date cue or another date is near
                 near = text[max(0, m.start() - 25):m.end() + 25]
                 if re.search(r"\b(?:on|by|due|since|from|until|dob|fecha|el|appt|appointment|cita|before|"
-                             r"after|thru|visit|scheduled|sched)(?:\s+(?:is|was|es|for|on))?\s*:?\s*$",
-                             text[max(0, m.start() - 20):m.start()], _I) or \
+                             r"after|thru|visit|scheduled|sched)(?:\s+(?:is|was|es|for|on))?\s*:?\s*(?:the\s+)?$",
+                             text[max(0, m.start() - 24):m.start()], _I) or _DATE_NOUN_AFTER_RE.match(text, m.end()) or \
                         len(re.findall(r"(?<![\d/])\d{1,2}/\d{1,2}(?![\d/])", near)) >= 2:
                     out.append(trimmed_span(text, m.start(), m.end(), "DATE", 0.8))
                 continue
@@ -202,7 +206,10 @@ class DateRecognizer(Recognizer):
             day = int(re.search(r"\d+", m.group("val")).group(0))
             before = text[max(0, m.start() - 12):m.start()].lower()
             if 1 <= day <= 31 and not re.search(r"\b(?:my|his|her|their|your|our|its|a)\s*$", before):
-                out.append(trimmed_span(text, m.start("val"), m.end("val"), "DATE", 0.75))
+                # "the" is part of a day written "the 21st" (the guide marks it so), whether it
+                # was the cue itself or came after one
+                start = m.start() if m.group(0).lower().startswith("the") else m.start("val")
+                out.append(trimmed_span(text, start, m.end("val"), "DATE", 0.75))
         for d in [s for s in out if re.search(r"\d" + _ORD + r"$", s.text, _I)]:
             n = NEXT_ORD_RE.match(text[d.end:d.end + 20])
             if n and 1 <= int(re.match(r"\d+", n.group("val")).group(0)) <= 31:

@@ -118,6 +118,10 @@ _SUBJECT_BEFORE = {"that", "and", "but", "because", "cause", "cuz", "bc", "so", 
                    "said", "says", "think", "guess", "tell", "told", "hey", "hi", "ok", "okay", "yes", "also"}
 
 
+# Credentials after a signing clinician's initials ("KM RN", "-jk, MA").
+_CREDENTIAL_RE = re.compile(r"\b(?:rn|ma|lpn|lvn|md|np|pa|pa-c|cma|cna|do|fnp|dnp|pharmd)\b", re.I)
+
+
 class NameFinder(Tokens):
     """Decides which tokens of one message are names and joins them into spans."""
 
@@ -182,6 +186,33 @@ class NameFinder(Tokens):
         if self.possessive_kin(tok):
             return True
         return signature and self.signature(tok)
+
+    def subject_told_of(self, tok: Token) -> bool:
+        """A first name that is also a word, opening a sentence as the subject of a finite verb,
+        with no article before it, and taken up later by "he"/"she" of the name's sex ("Hunter has
+        had a fever ... and he won't eat"): a singular noun with no article is no subject in
+        English, so the word is the person the pronoun refers to."""
+        if not (tok.cap and tok.sent_start) or tok.tag not in ("NN", "NNP"):
+            return False
+        sex = self.lex.first_names.get(self.norm(tok))
+        nxt = self.next_tok(tok)
+        if sex not in ("m", "f") or nxt is None or nxt.tag not in ("VBZ", "VBD"):
+            return False
+        pronoun = "he" if sex == "m" else "she"
+        return any(t.lower == pronoun for t in self.toks[tok.i + 2:])
+
+    def modal_use(self, tok: Token) -> bool:
+        """`tok` is a modal verb here ("will", "may", "can"): spaCy tags it MD and a verb's base
+        form follows, or it opens a question before a pronoun or an article ("Will the clinic",
+        "May I"). A name followed by a verb is tagged a noun ("Will called")."""
+        if tok.tag != "MD":
+            return False
+        nxt = self.next_tok(tok)
+        if nxt is None:
+            return False
+        if nxt.tag in ("VB", "RB") or nxt.lower in ("not", "n't", "also", "still", "need", "be", "have"):
+            return True
+        return tok.sent_start and nxt.pos in ("PRON", "DET")
 
     def after_title(self, tok: Token) -> bool:
         """A title ("Dr.", "Mrs", "Sra.") right before `tok`."""
@@ -259,12 +290,19 @@ class NameFinder(Tokens):
         if not (2 <= len(w) <= 3 and w.isalpha()) or w.lower() in self.lex.stopwords:
             return False
         p = self.prev_tok(tok)
-        if p is None or p.text not in ("-", "--", "—", "–", "~") or p.end != tok.start:
-            return False
-        if p.start > 0 and not self.text[p.start - 1].isspace():
-            return False
         rest = self.text[tok.end:].split("\n", 1)[0]
-        return not re.search(r"[^\W\d_]", re.sub(r"\b(?:rn|ma|lpn|md|np|pa|cma)\b", "", rest, flags=re.I))
+        credentials = _CREDENTIAL_RE.findall(rest)
+        if re.search(r"[^\W\d_]", _CREDENTIAL_RE.sub("", rest)):
+            return False  # more words follow on the line: no signature
+        if p is not None and p.text in ("-", "--", "—", "–", "~") and p.end == tok.start:
+            return p.start == 0 or self.text[p.start - 1].isspace()
+        if self.norm(tok) in self.lex.medical or self.norm(tok) in self.lex.never_name:
+            return False
+        if credentials and w.isupper() and not self.allcaps and (p is None or p.text in (".", "!", "\n") or tok.sent_start):
+            return True  # "... per Dr. Reyes. KM RN": initials before a credential close a note
+        # "thx js": lower-case initials after a sign-off word, as the message's last word
+        return (p is not None and p.lower in _SIGN_OFF and p.is_word and w.islower()
+                and not self.lex.known(w) and not self.text[tok.end:].strip())  # not "thanks bye"
 
     def possessive_kin(self, tok: Token) -> bool:
         """'hopes daughter' / "maria's son": tok names a person whose kin follows."""
@@ -375,6 +413,8 @@ class NameFinder(Tokens):
                 continue
             if self.protected(tok) or (self.norm(tok) in _GREETING_NOT_NAMES and self.after_greeting(tok)):
                 continue
+            if self.modal_use(tok) and not self.cue(tok, _STRONG_CUES, signature=False, context=False, titles=False):
+                continue  # "Will the clinic be open", "Pt may need a walker": the verb, not a person
             kind = self.kind(tok)
             if kind == "medical":
                 continue
@@ -408,7 +448,7 @@ class NameFinder(Tokens):
             elif kind == "common":
                 is_name[tok.i] = self.cue(tok, cues) or self.possessive_kin(tok) or self.addressed(tok) or (
                     tok.cap and not tok.sent_start and (tok.pos == "PROPN" or tok.ent == "PERSON")) or (
-                    lower and self.bare_subject(tok))
+                    lower and self.bare_subject(tok)) or self.subject_told_of(tok)
             elif kind == "propn":
                 if self.spanish and lower and self.lex.spanish_form(self.norm(tok)):
                     continue  # "mi hermana vive en ...": a Spanish verb after a kin word, no name
@@ -498,6 +538,12 @@ class NameFinder(Tokens):
                         ok = False
                 elif tok.cap and not tok.sent_start and tok.pos == "PROPN":
                     ok = True
+                if not ok and tok.ent == "PERSON" and (tok.cap or self.allcaps) and kind == "word" and not tok.sent_start \
+                        and tok.lower not in self.lex.stopwords and not self.function_use(tok) and any(
+                            n.ent == "PERSON" and n.i in (tok.i - 1, tok.i + 1) for n in self._name_neighbors(tok, is_name)):
+                    # spaCy reads one person across both words ("Pt: Hollis Grant"): a capitalized
+                    # word that is also a dictionary word belongs to the name beside it
+                    ok = True
                 if ok:
                     is_name[tok.i] = True
                     changed = True
@@ -507,7 +553,8 @@ class NameFinder(Tokens):
                     if self._neighbor_name(tok, -1, is_name) and self._neighbor_name(tok, +1, is_name, skip_particles=True):
                         is_name[tok.i] = True
                         changed = True
-                    elif tok.cap and tok.lower in NAME_PARTICLES and self.after_title(tok) \
+                    elif (tok.cap or not self.allcaps and tok.text.islower()) and tok.lower in NAME_PARTICLES \
+                            and self.after_title(tok) \
                             and self._neighbor_name(tok, +1, is_name, skip_particles=True):
                         # a surname that starts with a particle, after a title: "Mr. Ó Briain",
                         # "Sra. De la Cruz", "Mrs. Van Dyke"
@@ -672,24 +719,65 @@ class ReversedNameRecognizer(Recognizer):
     order = 140
 
     def find(self, text: str, context: Context) -> list[Span]:
+        out: list[Span] = []
+        pos = 0
+        while True:
+            m = REVERSED_NAME_RE.search(text, pos)
+            if m is None:
+                return out
+            span = self._read(text, m, context)
+            if span is None:
+                # The pattern is greedy at both ends ("Pt RAMIREZ, LUIS A", "O'NEIL, MARY-KATE
+                # DOB"): a label before the surname or a word after the given name must not
+                # hide the name inside, so the same place is read again one word in.
+                pos = m.start() + max(1, len(m.group("last").split(" ")[0]))
+                continue
+            out.append(span)
+            pos = span.end
+
+    def _read(self, text: str, m: re.Match, context: Context) -> Span | None:
+        """The name span of the longest reading of match `m` that is a name, trying the given
+        name shorter word by word (the words after it may be a label: "DOB", "MRN")."""
+        firsts = m.group("first").split(" ")
+        for k in range(len(firsts), 0, -1):
+            first = " ".join(firsts[:k])
+            if first.split(" ")[-1].lower() in NAME_PARTICLES:
+                continue
+            mi = m.group("mi") if k == len(firsts) else None
+            end = m.end() if mi else m.start("first") + len(first)
+            if k > 1 and len(firsts[k - 1]) == 1:
+                mi = firsts[k - 1]  # the pattern read the middle initial as a given name ("DELBERT R")
+            if self._is_name(text, m.start(), m.group("last"), first, mi, context):
+                return trimmed_span(text, m.start(), end, "NAME", 0.85)
+        return None
+
+    def _is_name(self, text: str, start: int, last: str, first: str, mi: str | None,
+                 context: Context) -> bool:
         lex = context.rules.lexicon
-        out = []
-        for m in REVERSED_NAME_RE.finditer(text):
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            before = text[line_start:m.start()]
-            last, first = m.group("last"), m.group("first")
-            upper = last.isupper() and first.isupper() and len(last) > 1
-            if not (upper or m.group("mi") or not before.strip() or _NAME_LABEL_RE.search(before)):
-                continue
-            words = [w.lower().translate(_OCR_TO_LETTERS) for w in re.split(r"[ \t-]+", f"{last} {first}")
-                     if len(w) > 1 and w.lower() not in NAME_PARTICLES]  # a middle initial says nothing
-            if any(w in TITLES or w in DOCTOR_TITLES or w in lex.stopwords or w in lex.never_name
-                   or w in NOT_CITIES or w.upper() in US_STATES and len(w) == 2 for w in words):
-                continue
-            first_w = words[len([w for w in re.split(r"[ \t-]+", last) if len(w) > 1 and w.lower() not in NAME_PARTICLES]):]
-            named = any(lex.first_names.get(w) for w in first_w) or any(
-                w in lex.last_names for w in words) or all(not lex.known(w) for w in words)
-            if not named or context.rules.is_clinician(f"{first} {last}"):
-                continue
-            out.append(trimmed_span(text, m.start(), m.end(), "NAME", 0.85))
-        return out
+        line_start = text.rfind("\n", 0, start) + 1
+        before = text[line_start:start]
+        upper = last.isupper() and first.isupper() and len(last) > 1
+        labelled = not before.strip() or bool(_NAME_LABEL_RE.search(before))
+        if not (upper or mi or labelled):
+            return False
+        # Whole words, hyphenated parts together: "SOO-AH" is one given name, its "AH" no word.
+        words = [w.lower().translate(_OCR_TO_LETTERS) for w in re.split(r"[ \t]+", f"{last} {first}")
+                 if len(w) > 1 and w.lower() not in NAME_PARTICLES]  # a middle initial says nothing
+        if any(w in TITLES or w in DOCTOR_TITLES or w in lex.stopwords or w in lex.never_name
+               or w in NOT_CITIES or w in lex.org_words or w.upper() in US_STATES and len(w) == 2 for w in words):
+            return False  # "Medical Records, Kaiser": a department of an organization
+        if any(re.fullmatch(r"[A-Za-z]\d[\dA-Za-z]?", w) for w in re.split(r"[ \t-]+", f"{last} {first}")):
+            return False  # diagnosis codes ("I10, E78.5"): a letter and digits is no name, even OCR'd
+        parts = [p for w in words for p in w.split("-") if len(p) > 1]
+        n_last = len([w for w in re.split(r"[ \t]+", last) if len(w) > 1 and w.lower() not in NAME_PARTICLES])
+        first_w = [p for w in words[n_last:] for p in w.split("-")]
+        named = any(lex.first_names.get(w) for w in first_w) or any(
+            p in lex.last_names for p in parts) or all(not lex.known(p) for p in parts)
+        # A surname and given name printed in capitals with a label or a middle initial is how
+        # forms print a person ("Pt: ABERNATHY, CLYDE", "YAZZIE, DELBERT R"), whatever else the
+        # words mean; medical words and digits still say it is something else ("CBC, CMP").
+        printed = upper and (mi or labelled) and not any(c.isdigit() for c in last + first) and not any(
+            p in lex.medical or p in lex.org_words for p in parts)
+        if not (named or printed) or context.rules.is_clinician(f"{first} {last}"):
+            return False
+        return True

@@ -324,6 +324,11 @@ class CityRecognizer(Recognizer):
         return outside_organizations(cities, context, finder)
 
 
+# Parts of a building: the word before a room's number or letter, never a place's name.
+ROOM_WORDS = {"suite", "ste", "room", "rm", "unit", "building", "bldg", "floor", "fl", "wing", "ward", "bay",
+              "pod", "lobby", "door", "entrance", "exam", "conference", "sala", "cuarto", "piso", "edificio"}
+
+
 def city_spans(tokens: Tokens) -> list[Span]:
     """Cities the words show (see `CityRecognizer`), before people and organizations claim any."""
     out = []
@@ -397,6 +402,8 @@ def city_spans(tokens: Tokens) -> list[Span]:
                 continue
             if toks[0].sent_start and tokens.lex.known(toks[0].lower) and len(toks) == 1:
                 continue
+            if toks[0].lower.rstrip(".") in ROOM_WORDS:
+                continue  # "in Suite 210", "Room B": the clinic's rooms (spaCy reads some as places)
             if all(t.lower in tokens.rules.clinician_tokens for t in toks):
                 continue
             if all(tokens.kind(t) == "word" and not t.cap for t in toks):

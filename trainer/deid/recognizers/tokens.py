@@ -36,6 +36,9 @@ _ABBREV_RE = re.compile(r"(?i)(?:" + "|".join(sorted(TITLES | {"st", "jr", "vs",
 
 
 _WEEKDAY_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_HOLIDAY_DAY_RE = re.compile(r"(?:year|christmas|xmas|boxing|mother|father|labor|labour|memorial|independence|"
+                             r"veterans?|valentine|presidents?|election|thanksgiving|patrick|mlk|king|columbus|"
+                             r"juneteenth|indigenous|flag|earth|groundhog)['’]?s?['’]?\s+$", re.I)
 _HOLIDAY_EVE_RE = re.compile(r"(?:year|christmas|xmas|hallows|navidad)['’]?s?\s+$", re.I)
 _WORD_START_RE = re.compile(r"[^\W\d_]")
 _FUNCTION_POS = {"VERB", "AUX", "ADV", "ADP", "SCONJ", "CCONJ", "PART", "PRON", "DET", "NUM", "INTJ"}
@@ -145,6 +148,9 @@ class Tokens:
         lex = self.lex
         if w == "eve" and _HOLIDAY_EVE_RE.search(self.text[max(0, tok.start - 16):tok.start]):
             return True  # "New Year's Eve", "Christmas Eve"
+        if w == "day" and _HOLIDAY_DAY_RE.search(self.text[max(0, tok.start - 16):tok.start]):
+            return True  # "Christmas Day", "New Year's Day", "Mother's Day": a holiday
+
         if w in lex.medical:
             nxt = self.next_tok(tok)
             if nxt is not None and nxt.lower in MEDICAL_NEXT:

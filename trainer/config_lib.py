@@ -27,6 +27,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.model = models_config.model_config()
     c.lora = models_config.lora_config()
     c.data = pipeline.default_config()
+    # Shipped data when no train_file and no prepared split (trainer/data/files.py): "corpus", the
+    # hand-written corpus (train/val for training, val for samples, test for eval), or "sample",
+    # the generated one. data.train_file "" therefore means the corpus, not the sample.
+    c.data.fallback = "corpus"
     c.train = train_config.train_config()
     c.train.phi_gate = gate.default_config()
     c.sample = train_config.sample_config()
@@ -44,6 +48,9 @@ def tiny_config(source: str, lora_targets: tuple[str, ...]) -> ml_collections.Co
     c.model.source = source
     c.lora.update(rank=8, alpha=16.0, targets=lora_targets)
     c.data.seq_len = 256
+    # The generated sample, not the corpus: short examples that fit seq_len 256, and the numbers
+    # the tiny models' tests were written against.
+    c.data.fallback = "sample"
     c.train.update(steps=40, batch_size=8, learning_rate=3e-3, warmup_steps=4, log_every=5, eval_every=20, checkpoint_every=10)
     # float32 on every machine, so tests assert the same numbers on AVX2 and AVX-512 CPUs alike
     # (bf16 has its own tests).

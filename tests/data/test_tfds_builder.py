@@ -92,3 +92,15 @@ def test_trainer_reads_its_input_from_tfds(built, tmp_path):
                                                     "aug-edge_case-2#2"}
     manifest = json.load(open(os.path.join(os.path.dirname(mixed), "deid_manifest.json")))
     assert manifest["surrogates"]["t1"] == ["Lucía"]
+
+
+def test_eval_reads_the_test_split_of_a_tfds_source(built, tmp_path):
+    _, data_dir, _ = built
+    run_dir = str(tmp_path / "run")
+    cfg = _config(f"tfds:{tfds_builder.NAME}:1.0.0", data_dir, 0.0)
+    os.makedirs(os.path.join(run_dir, "data"))
+    open(os.path.join(run_dir, "data", "test.jsonl"), "w").close()  # a prepared split does not win over the source
+    heldout = files.heldout_file(run_dir, "", cfg)
+    assert heldout.startswith(os.path.join(run_dir, "data_tfds")) and heldout.endswith("test.jsonl")
+    assert [json.loads(line) for line in open(heldout, encoding="utf-8")] == TEST
+    assert files.heldout_file(run_dir, "mine.jsonl", cfg) == "mine.jsonl"

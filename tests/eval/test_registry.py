@@ -72,9 +72,9 @@ def test_unregistered_metric_is_gone(tmp_path):
 
 def test_builtin_metrics_in_report_order():
     assert registry.names() == ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum", "fact_recall",
-                                "fact_accuracy", "hallucination_rate", "sms_length_ok", "reading_grade",
-                                "language_match")
-    assert registry.per_task_names() == ("chrf", "rougeL", "fact_recall", "hallucination_rate")
+                                "facts_in_role", "fact_accuracy", "hallucination_rate", "sms_length_ok",
+                                "reading_grade", "language_match")
+    assert registry.per_task_names() == ("chrf", "rougeL", "fact_recall", "facts_in_role", "hallucination_rate")
     assert {m.kind for m in registry.all_metrics()} == {registry.CORPUS, registry.EXAMPLE}
     assert registry.get("hallucination_rate").higher_is_better is False
 
@@ -85,3 +85,39 @@ def test_names_the_results_layout_uses_are_refused():
     with pytest.raises(ValueError, match="kind"):
         registry.Metric("x", "X", "other", lambda b: None)
     assert "ci" not in registry.names()
+
+
+def test_facts_in_role_uses_the_dictionary_for_corpus_examples_and_key_facts_otherwise(tmp_path):
+    from trainer.data import corpus, files
+
+    corpus_ex = next(e for e in E.load_examples(files.CORPUS_TEST) if "balance_amount" in e["facts"]
+                     and "insurance_paid" in e["facts"] and e["facts"]["balance_amount"] != e["facts"]["insurance_paid"])
+    owed, insured = corpus_ex["facts"]["balance_amount"], corpus_ex["facts"]["insurance_paid"]
+    swapped = corpus_ex["reference"].replace(owed, "@@").replace(insured, owed).replace("@@", insured)
+    dictionary = corpus.load_dictionary()
+    # a generated example with a key the dictionary does not document (most are documented)
+    sample_ex = next(e for e in E.load_examples(files.SAMPLE_HELDOUT) if any(k not in dictionary for k in e["facts"]))
+    examples = [corpus_ex, sample_ex]
+    cfg = E.default_config()
+    cfg.n_bootstrap, cfg.n_bootstrap_per_task = 0, 0
+    cfg.human.export = False
+    metrics = E.run_eval(cfg, str(tmp_path), examples,
+                         {"finetuned": lambda exs: [e["reference"] for e in exs],
+                          "baseline": lambda exs: [swapped, exs[1]["reference"]]})
+    preds = [json.loads(line) for line in (tmp_path / "eval" / "predictions.jsonl").read_text().splitlines()]
+    right, wrong = preds[0]["scores"]["finetuned"], preds[0]["scores"]["baseline"]
+    assert right["role_check"] == "dictionary" and right["facts_wrong_role"] == []
+    assert right["key_facts_in_role"] == right["role_key_facts"] > 0
+    assert {"balance_amount", "insurance_paid"} <= set(wrong["facts_wrong_role"])
+    # the swap states every value, so the plain key-fact check cannot see it
+    assert wrong["fact_recall"] == right["fact_recall"] == 1.0
+    gen = preds[1]["scores"]["finetuned"]
+    assert gen["role_check"] == "key_facts" and gen["role_key_facts"] == gen["key_facts"]
+    total = right["role_key_facts"] + gen["role_key_facts"]
+    assert metrics["finetuned"]["facts_in_role"] == 1.0
+    expected = (total - len(wrong["facts_wrong_role"])) / total
+    assert metrics["baseline"]["facts_in_role"] == round(expected, R.DIGITS) < 1.0
+    page = (tmp_path / "eval" / "report.html").read_text(encoding="utf-8")
+    assert "Key facts stated in their role" in page and 'data-metric="baseline.facts_in_role"' in page
+    md = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
+    assert f"| Key facts stated in their role | {R.fmt(metrics['finetuned']['facts_in_role'])} |" in md

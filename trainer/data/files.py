@@ -1,6 +1,11 @@
-"""Which clean-example files a stage reads: explicit config, else the workdir's prepared split,
-else the shipped synthetic sample. Training, sampling and evaluation all ask here, so the
-baseline's few-shot examples come from the very file the adapter trained on.
+"""Which clean-example files a stage reads: explicit config, else a TFDS source, else the
+workdir's prepared split, else shipped data. Training, sampling and evaluation all ask here, so
+the baseline's few-shot examples come from the very file the adapter trained on.
+
+Shipped data (data.fallback): "corpus" (the default) is the hand-written corpus of
+trainer/assets/corpus/ split by patient: train and val for training, val for samples, test for
+eval. "sample" is the generated sample of trainer/assets/sample/ (the tiny configs keep it: fast
+and what their tests assert on). Both are fictional by construction (is_shipped_synthetic).
 """
 from __future__ import annotations
 
@@ -8,9 +13,42 @@ import os
 
 import ml_collections
 
-_SAMPLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "sample")
-SAMPLE_TRAIN = os.path.join(_SAMPLE_DIR, "clean_train.jsonl")
-SAMPLE_HELDOUT = os.path.join(_SAMPLE_DIR, "clean_heldout.jsonl")
+_ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
+SAMPLE_TRAIN = os.path.join(_ASSETS, "sample", "clean_train.jsonl")
+SAMPLE_HELDOUT = os.path.join(_ASSETS, "sample", "clean_heldout.jsonl")
+# Written by tools/check_corpus.py --write_splits (trainer/data/corpus.py); split by patient.
+CORPUS_TRAIN = os.path.join(_ASSETS, "corpus", "train.jsonl")
+CORPUS_VAL = os.path.join(_ASSETS, "corpus", "val.jsonl")
+CORPUS_TEST = os.path.join(_ASSETS, "corpus", "test.jsonl")
+
+# data.fallback -> (train, val, held-out for eval, held-out for samples); val "" = the trainer
+# holds out data.val_fraction of train's patients itself.
+SHIPPED = {
+    "corpus": (CORPUS_TRAIN, CORPUS_VAL, CORPUS_TEST, CORPUS_VAL),
+    "sample": (SAMPLE_TRAIN, "", SAMPLE_HELDOUT, SAMPLE_HELDOUT),
+}
+DEFAULT_FALLBACK = "corpus"
+
+
+def fallback_of(config: ml_collections.ConfigDict | None) -> str:
+    """data.fallback of the config ("corpus" when the config or the field is absent)."""
+    data = config.get("data") if config is not None else None
+    name = str((data.get("fallback", "") if data is not None else "") or DEFAULT_FALLBACK)
+    if name not in SHIPPED:
+        raise ValueError(f"config field data.fallback must be one of {sorted(SHIPPED)}, got {name!r}")
+    return name
+
+
+def is_shipped_synthetic(path: str) -> bool:
+    """Whether `path` is one of the shipped fictional files (sample or corpus split) itself.
+
+    A copy elsewhere is an arbitrary file: whoever copied it may have edited it, so the PHI gate
+    scans it like any other.
+    """
+    if not path:
+        return False
+    real = os.path.realpath(path)
+    return any(real == os.path.realpath(p) for files in SHIPPED.values() for p in files if p)
 
 
 def prepared_dir(workdir: str) -> str:
@@ -24,36 +62,56 @@ def train_files(config: ml_collections.ConfigDict, workdir: str) -> tuple[str, s
     data.source="tfds:NAME" reads the splits from a TFDS dataset (trainer/data/tfds_builder.py);
     otherwise, with data.augmented_weight > 0 and the workdir's data/augmented.jsonl present, the
     train path is the prepared train split mixed with the augmented examples (mixed_train_file).
+    With neither data.train_file nor a prepared split, the shipped data of data.fallback: the
+    corpus' train and val splits by default (the generated sample is not mixed in).
     """
     data = config.data
-    source = str(data.get("source", "") or "")
-    if source.startswith("tfds:"):
-        from trainer.data import tfds_builder  # TensorFlow Datasets loads only when asked for
-
-        splits = tfds_builder.materialize(source[len("tfds:"):], data.get("tfds_data_dir", "") or
-                                          os.path.join(workdir, "tfds"), os.path.join(workdir, "data_tfds"))
+    source = _source(config)
+    if source:
+        splits = _tfds_splits(config, workdir)
         train_file, val_file = splits["train"], splits.get("val", "")
         weight = float(data.get("augmented_weight", 0.0) or 0.0)
         if weight > 0 and splits.get("augmented"):
             train_file = mixed_train_file(train_file, splits["augmented"], weight, _mix_seed(config),
                                           os.path.join(os.path.dirname(train_file), "mixed"))
         return train_file, val_file
-    if source not in ("", "jsonl"):
-        raise ValueError(f"data.source must be '', 'jsonl' or 'tfds:NAME', got {source!r}")
-    train_file = data.train_file
+    train_file, val_file = data.train_file, data.val_file
+    prepared = False
     if not train_file:
         candidate = os.path.join(prepared_dir(workdir), "train.jsonl")
-        train_file = candidate if os.path.exists(candidate) else SAMPLE_TRAIN
-    val_file = data.val_file
-    if not val_file and not data.train_file and train_file != SAMPLE_TRAIN:
-        candidate = os.path.join(prepared_dir(workdir), "val.jsonl")
-        val_file = candidate if os.path.exists(candidate) else ""
+        if os.path.exists(candidate):
+            train_file, prepared = candidate, True
+            if not val_file:
+                candidate = os.path.join(prepared_dir(workdir), "val.jsonl")
+                val_file = candidate if os.path.exists(candidate) else ""
+        else:
+            shipped_train, shipped_val = SHIPPED[fallback_of(config)][:2]
+            train_file, val_file = shipped_train, val_file or shipped_val
     weight = float(data.get("augmented_weight", 0.0) or 0.0)
     augmented = os.path.join(prepared_dir(workdir), AUGMENTED)
-    if weight > 0 and not data.train_file and train_file != SAMPLE_TRAIN and os.path.exists(augmented):
+    if weight > 0 and prepared and os.path.exists(augmented):
         train_file = mixed_train_file(train_file, augmented, weight, _mix_seed(config),
                                       os.path.join(prepared_dir(workdir), "mixed"))
     return train_file, val_file
+
+
+def _source(config: ml_collections.ConfigDict) -> str:
+    """The TFDS dataset name of data.source ("tfds:NAME"), or "" for JSONL files."""
+    source = str(config.data.get("source", "") or "")
+    if source.startswith("tfds:"):
+        return source[len("tfds:"):]
+    if source not in ("", "jsonl"):
+        raise ValueError(f"data.source must be '', 'jsonl' or 'tfds:NAME', got {source!r}")
+    return ""
+
+
+def _tfds_splits(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
+    """{split: JSONL path} of the data.source TFDS dataset, materialized once under the workdir."""
+    from trainer.data import tfds_builder  # TensorFlow Datasets loads only when asked for
+
+    data = config.data
+    return tfds_builder.materialize(_source(config), data.get("tfds_data_dir", "") or os.path.join(workdir, "tfds"),
+                                    os.path.join(workdir, "data_tfds"))
 
 
 AUGMENTED = "augmented.jsonl"  # written by --mode=augment (trainer/augment/stage.py)
@@ -133,9 +191,25 @@ def mixed_train_file(train_file: str, augmented_file: str, weight: float, seed: 
     return out
 
 
-def heldout_file(workdir: str, explicit: str = "") -> str:
-    """The held-out file for eval and samples: explicit, else the prepared test split, else the sample."""
+def heldout_file(workdir: str, explicit: str = "", config: ml_collections.ConfigDict | None = None) -> str:
+    """The held-out file for eval: explicit, else the test split of a data.source TFDS dataset,
+    else the workdir's prepared test split, else the shipped one (data.fallback; the corpus' test
+    split without a config)."""
     if explicit:
         return explicit
+    if config is not None and _source(config):
+        splits = _tfds_splits(config, workdir)
+        if "test" not in splits:
+            raise ValueError(f"data.source={config.data.source!r} has no test split (splits: {sorted(splits)}): "
+                             "give eval.file")
+        return splits["test"]
     prepared = os.path.join(prepared_dir(workdir), "test.jsonl")
-    return prepared if os.path.exists(prepared) else SAMPLE_HELDOUT
+    return prepared if os.path.exists(prepared) else SHIPPED[fallback_of(config)][2]
+
+
+def samples_file(config: ml_collections.ConfigDict) -> str:
+    """What --mode=sample prints messages for: sample.file, else shipped held-out data that is not
+    the eval set (the corpus' val split: test is kept for eval)."""
+    sample = config.get("sample")
+    explicit = str(sample.get("file", "") or "") if sample is not None else ""
+    return explicit or SHIPPED[fallback_of(config)][3]

@@ -23,11 +23,21 @@ def default_config() -> ml_collections.ConfigDict:
     c.human.export = True
     c.human.n_examples = 50  # examples per sheet (each rated once per model); 0 = all
     c.human.seed = 0
-    # The prompted baseline (trainer.eval.baseline.baseline_prompts).
+    # Fact dictionary of the "facts in role" metric (trainer.facts.roles); "" = the corpus'
+    # (trainer/assets/corpus/fact_dictionary.json). Examples with undocumented keys fall back to
+    # the key-fact check.
+    c.fact_dictionary = ""
+    # The prompted baseline (trainer.eval.baseline): a named instruction (baseline.PROMPTS) and
+    # n_shots examples retrieved from the training file by task, language, channel, recipient.
+    # n_shots is picked on the validation split only: tools/tune_baseline.py.
     c.baseline = ml_collections.ConfigDict()
+    c.baseline.prompt = "style-v1"
     c.baseline.n_shots = 2
     c.baseline.seed = 0
-    c.file = ""  # held-out JSONL for --mode=eval; "" = DIR/data/test.jsonl, else the shipped sample
+    # Held-out JSONL for --mode=eval; "" = the test split of a data.source TFDS dataset, else
+    # DIR/data/test.jsonl, else the shipped test split (the corpus'; the sample's under
+    # data.fallback="sample").
+    c.file = ""
     c.generation = generation_config()
     return c
 

@@ -11,6 +11,7 @@ workdir/eval/human/, their scores. Re-render after ratings arrive (no model need
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import json
 import os
@@ -21,7 +22,9 @@ import ml_collections
 
 from trainer import facts as facts_lib
 from trainer.eval.config import default_config
+from trainer.data import corpus as corpus_lib
 from trainer.data.records import read_clean_examples
+from trainer.eval import baseline as baseline_lib
 from trainer.eval import human as human_lib
 from trainer.eval import metrics as metrics_lib
 from trainer.eval import registry
@@ -84,6 +87,27 @@ def _recall_by_fact(scores: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, 
     return {k: {"recall": stated[k] / total[k], "n": total[k]} for k in sorted(total)}
 
 
+@functools.lru_cache(maxsize=4)
+def _dictionary(path: str) -> tuple[dict[str, Any], ml_collections.ConfigDict]:
+    """The fact dictionary of the role check and the checker settings that read kinds from it."""
+    dictionary = corpus_lib.load_dictionary(path or None)
+    return dictionary, facts_lib.dictionary_config(dictionary)
+
+
+def role_fields(output: str, example: Mapping[str, Any], score: Mapping[str, Any],
+                dictionary: Mapping[str, Any], cfg: ml_collections.ConfigDict) -> dict[str, Any]:
+    """Key facts stated in their role (trainer.facts.roles) when the dictionary documents every key
+    of the example (corpus examples); else the key-fact check's stated facts (generated examples,
+    whose keys the dictionary does not document, have no roles to check)."""
+    facts = example["facts"]
+    if facts_lib.documented(facts, dictionary):
+        check = facts_lib.check_roles(output, example["task"], facts, dictionary, cfg)
+        return {"role_check": "dictionary", "role_key_facts": check.key_facts, "key_facts_in_role": len(check.in_role),
+                "facts_wrong_role": check.wrong_role}
+    return {"role_check": "key_facts", "role_key_facts": score["key_facts"],
+            "key_facts_in_role": len(score["facts_stated"]), "facts_wrong_role": []}
+
+
 def score_model(cfg: ml_collections.ConfigDict, examples: list[dict], outputs: list[str],
                 counts) -> tuple[dict[str, Any], dict[str, metrics_lib.Stat], list[dict], dict[str, str]]:
     """Every registered metric with its CI, the per-task breakdown and the fact details of one model.
@@ -92,6 +116,9 @@ def score_model(cfg: ml_collections.ConfigDict, examples: list[dict], outputs: l
     metrics' signatures.
     """
     scores = [facts_lib.score_output(o, e["task"], e["facts"], cfg.facts) for o, e in zip(outputs, examples)]
+    dictionary, role_cfg = _dictionary(str(cfg.get("fact_dictionary", "") or ""))
+    for o, e, s in zip(outputs, examples, scores):
+        s.update(role_fields(o, e, s, dictionary, role_cfg))
     batch = registry.Batch(outputs, examples, scores, cfg.bleu_tokenize, cfg.chrf_word_order)
     metrics = registry.all_metrics()
     # Per-example values first, so an example metric may read another metric's value.
@@ -121,8 +148,13 @@ def _human_section(cfg: ml_collections.ConfigDict, out_dir: str) -> dict[str, An
 
 
 def run_eval(config: ml_collections.ConfigDict, workdir: str, examples: Sequence[Mapping[str, Any]],
-             generators: Mapping[str, Generator]) -> dict:
-    """Runs every generator on `examples` and writes workdir/eval/*; returns the metrics dict."""
+             generators: Mapping[str, Generator], baseline: Mapping[str, Any] | None = None) -> dict:
+    """Runs every generator on `examples` and writes workdir/eval/*; returns the metrics dict.
+
+    `baseline` (trainer.eval.baseline.describe) says which prompt and how many shots the
+    prompted baseline used: metrics.json keeps it as baseline_prompt and the report shows it
+    among the signatures.
+    """
     cfg = _section(config)
     if not generators:
         raise ValueError("no generators to evaluate")
@@ -142,6 +174,9 @@ def run_eval(config: ml_collections.ConfigDict, workdir: str, examples: Sequence
             m: metrics_lib.paired_bootstrap(all_stats[a][m], all_stats[b][m], counts) for m in registry.names()}}
     signatures["bootstrap"] = (f"resamples:{cfg.n_bootstrap}|seed:{cfg.seed}|ci:{cfg.confidence}|"
                                "percentile|paired:sacrebleu-bs")
+    if baseline:
+        metrics["baseline_prompt"] = dict(baseline)
+        signatures["baseline_prompt"] = baseline_lib.signature(baseline)
     metrics["signatures"] = signatures
 
     predictions = [{"id": e["id"], "task": e["task"], "facts": e["facts"], "reference": e["reference"],

@@ -163,6 +163,15 @@ def _key_fact_count(row: Row) -> float:
     return row.score["key_facts"]
 
 
+def _in_role_count(row: Row) -> float | None:
+    # role_fields (evaluate.py): the dictionary's role check, or the key-fact check as fallback
+    return row.score["key_facts_in_role"] if row.score["role_key_facts"] else None
+
+
+def _role_key_fact_count(row: Row) -> float:
+    return row.score["role_key_facts"]
+
+
 # --------------------------------------------------------------------------------------------
 # The built-in metrics, in report order
 
@@ -174,6 +183,11 @@ for _metric in (
     text_metric("rougeL", "ROUGE-L F1", per_task=True, plot_scale="0-1", keep_per_example=True),
     text_metric("rougeLsum", "ROUGE-Lsum F1", plot_scale="0-1"),
     example_metric("fact_recall", "Fact recall (key facts stated)", _stated_count, _key_fact_count,
+                   per_task=True, plot_scale="0-1"),
+    # Key facts of the fact dictionary (every stateable fact unless a key opts out), each stated
+    # next to the words of its role (paid vs owed, due vs visit date, provider vs insurer);
+    # examples with keys the dictionary does not document count their stated key facts.
+    example_metric("facts_in_role", "Key facts stated in their role", _in_role_count, _role_key_fact_count,
                    per_task=True, plot_scale="0-1"),
     example_metric("fact_accuracy", "Fully faithful (all key facts, nothing invented)", score_field("faithful"),
                    plot_scale="0-1"),

@@ -2,8 +2,11 @@
 
     python -m trainer.main --config=configs/X.py --workdir=DIR --mode=eval [--config.eval.file=FILE.jsonl]
 
-Without eval.file it takes DIR/data/test.jsonl (written by the prepare stage) when present,
-else the shipped held-out sample. The base model is loaded once: the baseline generates first,
+Without eval.file it takes the test split of a data.source TFDS dataset, else DIR/data/test.jsonl
+(written by the prepare stage) when present, else the shipped test split: the corpus' (126
+examples), or the generated held-out sample under data.fallback="sample". The baseline's prompt
+(eval.baseline.prompt) and shot count (eval.baseline.n_shots) go into metrics.json and the
+report. The base model is loaded once: the baseline generates first,
 then the adapter is attached to the same weights for the fine-tuned run.
 """
 from __future__ import annotations
@@ -20,8 +23,8 @@ from trainer.eval import baseline, evaluate
 from trainer.models import backbones, generate, lora, precision
 
 
-def resolve_eval_file(workdir: str, eval_file: str | None) -> str:
-    return files.heldout_file(workdir, eval_file or "")
+def resolve_eval_file(workdir: str, eval_file: str | None, cfg: ml_collections.ConfigDict | None = None) -> str:
+    return files.heldout_file(workdir, eval_file or "", cfg)
 
 
 def shots_file(cfg: ml_collections.ConfigDict, workdir: str) -> str:
@@ -32,7 +35,7 @@ def shots_file(cfg: ml_collections.ConfigDict, workdir: str) -> str:
 
 def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     gen_cfg = cfg.eval.generation
-    path = resolve_eval_file(workdir, cfg.eval.file)
+    path = resolve_eval_file(workdir, cfg.eval.file, cfg)
     examples = evaluate.load_examples(path)
     if gen_cfg.max_examples:
         examples = examples[: gen_cfg.max_examples]
@@ -42,7 +45,11 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
     logging.info("eval on %d examples of %s", len(examples), path)
 
-    shots_pool = evaluate.load_examples(shots_file(cfg, workdir)) if cfg.eval.baseline.n_shots else []
+    base_cfg = cfg.eval.baseline
+    pool_path = shots_file(cfg, workdir) if base_cfg.n_shots else ""
+    shots_pool = evaluate.load_examples(pool_path) if pool_path else []
+    about_baseline = baseline.describe(base_cfg.get("prompt", baseline.DEFAULT_PROMPT), base_cfg.n_shots,
+                                       base_cfg.seed, pool_path)
     seq_len = cfg.data.seq_len + gen_cfg.max_new_tokens
     prec = precision.resolve(gen_cfg.dtype)
     logging.info("generating with %s weights (eval.generation.dtype=%s): %s", prec.dtype, gen_cfg.dtype, prec.reason)
@@ -53,7 +60,13 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         return generate.generate_texts(lm, bundle, prompts, gen_cfg.max_new_tokens, gen_cfg.batch_size)
 
     def baseline_generator(exs: list[dict]) -> list[str]:
-        prompts = baseline.baseline_prompts(exs, shots_pool, cfg.eval.baseline.n_shots, cfg.eval.baseline.seed)
+        # Shots that would push a prompt past the model's positions are dropped, worst match first.
+        limit = int(bundle.max_sequence_length or 0)
+        budget = limit - int(gen_cfg.max_new_tokens) - 1 if limit else 0  # 1: the start token
+        prompts = baseline.baseline_prompts(exs, shots_pool, base_cfg.n_shots, base_cfg.seed,
+                                            cfg.eval.facts.sms_max_chars, about_baseline["prompt"],
+                                            count_tokens=lambda text: int(bundle.tokenizer(text).shape[-1]),
+                                            max_prompt_tokens=max(budget, 0))
         return run_lm(prompts)
 
     def finetuned_generator(exs: list[dict]) -> list[str]:
@@ -61,7 +74,8 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         return run_lm([format_prompt(e["task"], e["facts"]) for e in exs])
 
     # Insertion order matters: the baseline must run before the adapter is attached.
-    metrics = evaluate.run_eval(cfg, workdir, examples, {"baseline": baseline_generator, "finetuned": finetuned_generator})
+    metrics = evaluate.run_eval(cfg, workdir, examples, {"baseline": baseline_generator, "finetuned": finetuned_generator},
+                                baseline=about_baseline)
     for name in metrics["models"]:
         m = metrics[name]
         logging.info(

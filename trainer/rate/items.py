@@ -92,15 +92,15 @@ def declared_synthetic(config: ml_collections.ConfigDict, workdir: str) -> tuple
     if config.rate.phi_gate.allow_synthetic:
         return True, "rate.phi_gate.allow_synthetic=True"
     train_file = data_files.train_files(config, workdir)[0]
-    heldout = data_files.heldout_file(workdir, config.eval.file)
-    if train_file == data_files.SAMPLE_TRAIN and heldout == data_files.SAMPLE_HELDOUT:
+    heldout = data_files.heldout_file(workdir, config.eval.file, config)
+    if data_files.is_shipped_synthetic(train_file) and data_files.is_shipped_synthetic(heldout):
         return True, "trained and evaluated on the shipped synthetic sample"
     return False, ""
 
 
 def known_surrogates(config: ml_collections.ConfigDict, workdir: str) -> dict[str, list[str]]:
     """Surrogates prepare inserted in the held-out examples (its manifest beside the file; {} if none)."""
-    heldout = data_files.heldout_file(workdir, config.eval.file)
+    heldout = data_files.heldout_file(workdir, config.eval.file, config)
     return gate.load_known_surrogates(os.path.dirname(os.path.abspath(heldout)))
 
 

@@ -1,4 +1,8 @@
-"""After training: write messages for held-out facts and print them beside their references."""
+"""After training: write messages for held-out facts and print them beside their references.
+
+The facts come from sample.file, else the corpus' val split (trainer.data.files.samples_file; the
+test split is kept for eval), or the generated held-out sample under data.fallback="sample".
+"""
 from __future__ import annotations
 
 import json
@@ -21,7 +25,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
     adapter = os.path.join(workdir, *(("rl",) if cfg.get("rl") and cfg.rl.get("use") else ()), "adapter", "adapter.npz")
     if not os.path.exists(adapter):
         raise FileNotFoundError(f"{adapter} is missing: run --mode=train first")
-    examples = read_clean_examples(cfg.sample.file or files.SAMPLE_HELDOUT)[: cfg.sample.count]
+    examples = read_clean_examples(files.samples_file(cfg))[: cfg.sample.count]
     prec = precision.resolve(cfg.sample.dtype)
     logging.info("sampling with %s weights (sample.dtype=%s): %s", prec.dtype, cfg.sample.dtype, prec.reason)
     bundle = backbones.build_backbone(cfg.model, prec.dtype)

@@ -201,3 +201,24 @@ def test_single_model_report(tmp_path):
     metrics, page = check_cells_equal_json(os.path.join(tmp_path, "eval"))
     assert "comparison" not in metrics
     assert not any(k.startswith("comparison") for k, _ in page.cells)
+
+
+def test_sections_from_the_workdir_render_on_every_rebuild(run, tmp_path):
+    out = str(tmp_path)
+    with open(os.path.join(run[0], "eval", "metrics.json")) as f:
+        metrics = json.load(f)
+    R.write_report(metrics, [], out)  # a report from before the section existed
+    html_part = f"<h2>Extra</h2><p data-metric='{R.section_key('extra', 'x')}'>{R.fmt(0.5)}</p>"
+    assert len(R.write_section(out, "extra", html_part, "## Extra\n\nx = 0.5000", data={"x": 0.5})) == 2
+    R.write_report(metrics, [], out)  # rebuilt from scratch: the section comes back from its file
+    R.write_section(out, "extra", html_part, "## Extra\n\nx = 0.5000", data={"x": 0.5})  # replaced, not doubled
+    for name in ("report.html", "report.md"):
+        text = open(os.path.join(out, name), encoding="utf-8").read()
+        assert text.count("Extra") == 1 and text.index("Extra") < text.index("Signatures"), name
+    assert ("sections.extra.x", "0.5000") in parse(os.path.join(out, "report.html")).cells
+    with open(os.path.join(out, "sections", "extra.json"), "w") as f:
+        f.write('{"name": "extra", "html": 3, "markdown": ""}')
+    with pytest.raises(ValueError, match=r"extra\.json: report section field 'html' must be a string"):
+        R.write_report(metrics, [], out)
+    with pytest.raises(ValueError, match="lowercase"):
+        R.write_section(out, "../x", "", "")

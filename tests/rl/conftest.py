@@ -10,17 +10,17 @@ PROMPTS = ["Hello, your appointment is", "Please call the clinic about", "Your l
 
 
 class TinyRL:
-    def __init__(self, source: str = "tiny_gemma"):
+    def __init__(self, source: str = "tiny_gemma", dtype: str | None = None):
         from trainer.train import sft
 
         self.cfg = config_lib.tiny_config(source, ("query", "value", "ffn_up"))
-        self.bundle = sft.build_model(self.cfg)
+        self.bundle = sft.build_model(self.cfg, dtype)
         rng = np.random.default_rng(0)
         for w in lora.lora_wrappers(self.bundle.backbone):  # a non-zero adapter: the SFT reference
             w.lora_b.assign(rng.normal(0, 0.02, w.lora_b.shape).astype("float32"))
         self.lora_vars = list(self.bundle.backbone.trainable_variables)
         self.sft_values = [v.numpy() for v in self.lora_vars]
-        self._policies = {}
+        self._policies, self._agents = {}, {}
 
     def reset(self):
         for v, x in zip(self.lora_vars, self.sft_values):
@@ -36,11 +36,27 @@ class TinyRL:
         return self._policies[key]
 
     def agent(self, policy, k=4, kl_coef=0.05, lr=1e-2):
+        """An agent that starts fresh: SFT adapter (via reset), zeroed optimizer state, step 0.
+
+        One agent per (temperature, k) is kept and reset, because tracing its forward and its
+        gradient step costs more than a whole tiny run; the KL coefficient and the lr are not
+        compiled in, and policies of the same max_new_tokens share the agent's shapes.
+        """
         import keras
 
         from trainer.rl.agent import RLOOAgent
 
-        return RLOOAgent(policy, keras.optimizers.Adam(lr), k, kl_coef, 1.0, self.sft_values, jit_compile=False)
+        key = (policy.temperature, policy.max_new_tokens, k)
+        if key not in self._agents:
+            agent = RLOOAgent(policy, keras.optimizers.Adam(lr), k, kl_coef, 1.0, self.sft_values, jit_compile=False)
+            self._agents[key] = (agent, [v.numpy() for v in agent.optimizer.variables])
+        agent, initial = self._agents[key]
+        for v, x in zip(agent.optimizer.variables, initial):
+            v.assign(x)
+        agent.optimizer.learning_rate = lr
+        agent.kl_coef = float(kl_coef)
+        agent.train_step_counter.assign(0)
+        return agent
 
 
 @pytest.fixture(scope="module")

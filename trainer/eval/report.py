@@ -3,11 +3,19 @@
 Every number in the report is printed from the (already rounded) metrics dict with one
 formatter, and each HTML cell carries `data-metric="<dotted path>"`, so a test can check the
 page against metrics.json cell by cell.
+
+Other stages add sections without this module knowing them (eval sits below them): a stage writes
+eval/sections/<name>.json (`write_section`: its rendered HTML and Markdown plus the numbers they
+show), and every render of the report, including a later --mode=eval or rerender, reads them all.
+A section's cells carry `data-metric="sections.<name>.<path in its data>"`.
 """
 from __future__ import annotations
 
+import glob
 import html
+import json
 import os
+import re
 from typing import Any, Mapping, Sequence
 
 from trainer.eval import registry
@@ -303,7 +311,7 @@ def _html_examples(predictions: Sequence[Mapping[str, Any]], models: list[str], 
 
 
 def render_html(metrics: Mapping[str, Any], predictions: Sequence[Mapping[str, Any]], images: Mapping[str, str],
-                max_examples: int = 100) -> str:
+                max_examples: int = 100, sections: Sequence[Mapping[str, Any]] = ()) -> str:
     models = models_of(metrics)
     comp = metrics.get("comparison") or {}
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>carelora evaluation</title>",
@@ -330,6 +338,7 @@ def render_html(metrics: Mapping[str, Any], predictions: Sequence[Mapping[str, A
     if "human" in images:
         parts.append(f"<img src='{images['human']}' alt='human ratings'>")
     parts += _html_examples(predictions, models, max_examples)
+    parts += [_section_block(sec, "html") for sec in sections]
     sigs = metrics.get("signatures") or {}
     parts.append("<h2>Signatures</h2><ul class='sig'>"
                  + "".join(f"<li>{html.escape(k)}: <code>{html.escape(str(v))}</code></li>" for k, v in sigs.items())
@@ -346,7 +355,7 @@ def _md_ci(ci: Any) -> str:
 
 
 def render_markdown(metrics: Mapping[str, Any], predictions: Sequence[Mapping[str, Any]],
-                    images: Mapping[str, str], max_examples: int = 20) -> str:
+                    images: Mapping[str, str], max_examples: int = 20, sections: Sequence[Mapping[str, Any]] = ()) -> str:
     models = models_of(metrics)
     comp = metrics.get("comparison") or {}
     lines = ["# carelora evaluation", "", f"Examples: {fmt(metrics.get('n'))}; models: {', '.join(models)}.", "",
@@ -409,6 +418,7 @@ def render_markdown(metrics: Mapping[str, Any], predictions: Sequence[Mapping[st
                 s = (p.get("scores") or {}).get(m) or {}
                 out = (p.get("outputs") or {}).get(m, "")
                 lines += [f"{m}:", "", "> " + out.replace("\n", "\n> "), "", f"*{_score_text(s)}*", ""]
+    lines += [x for sec in sections for x in ("", _section_block(sec, "markdown"))]
     sigs = metrics.get("signatures") or {}
     lines += ["", "## Signatures", ""] + [f"- {k}: `{v}`" for k, v in sigs.items()]
     return "\n".join(lines) + "\n"
@@ -419,8 +429,89 @@ def write_report(metrics: Mapping[str, Any], predictions: Sequence[Mapping[str, 
     """Writes report.html, report.md and PNGs into out_dir; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
     images = make_plots(metrics, out_dir)
+    sections = read_sections(out_dir)
     paths = {"html": os.path.join(out_dir, "report.html"), "md": os.path.join(out_dir, "report.md")}
-    write_text(paths["html"], render_html(metrics, predictions, images, max_examples))
-    write_text(paths["md"], render_markdown(metrics, predictions, images, min(max_examples, 20)))
+    write_text(paths["html"], render_html(metrics, predictions, images, max_examples, sections))
+    write_text(paths["md"], render_markdown(metrics, predictions, images, min(max_examples, 20), sections))
     paths.update({k: os.path.join(out_dir, v) for k, v in images.items()})
     return paths
+
+
+# --------------------------------------------------------------------------------------------
+# Sections other stages add (eval/sections/<name>.json)
+
+SECTIONS_DIR = "sections"
+_SECTION_NAME = re.compile(r"^[a-z0-9_]+$")
+# Where a section goes in a report rendered before it existed: just above the signatures.
+_ANCHORS = {"html": "<h2>Signatures</h2>", "markdown": "## Signatures"}
+_REPORT_FILES = {"html": "report.html", "markdown": "report.md"}
+
+
+def section_key(name: str, *path: Any) -> str:
+    """The data-metric key of a number in section `name` at `path` inside its data."""
+    return ".".join(["sections", name] + [str(p) for p in path])
+
+
+def _markers(name: str, kind: str) -> tuple[str, str]:
+    return f"<!-- carelora-section:{name}:{kind}:begin -->", f"<!-- carelora-section:{name}:{kind}:end -->"
+
+
+def _section_block(section: Mapping[str, Any], kind: str) -> str:
+    begin, end = _markers(section["name"], kind)
+    return f"{begin}\n{section[kind]}\n{end}"
+
+
+def read_sections(out_dir: str) -> list[dict[str, Any]]:
+    """Every out_dir/sections/*.json, ordered by (order, name); a malformed file is an error naming it."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(out_dir, SECTIONS_DIR, "*.json"))):
+        try:
+            with open(path, encoding="utf-8") as f:
+                section = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{e.lineno}: report section is not valid JSON ({e.msg})") from e
+        if not isinstance(section, dict):
+            raise ValueError(f"{path}: report section must be a JSON object, got {type(section).__name__}")
+        for field in ("name", "html", "markdown"):
+            if not isinstance(section.get(field), str):
+                raise ValueError(f"{path}: report section field {field!r} must be a string")
+        if section["name"] != os.path.basename(path)[: -len(".json")]:
+            raise ValueError(f"{path}: report section field 'name' is {section['name']!r}, not the file's name")
+        if not isinstance(section.get("order", 0), int):
+            raise ValueError(f"{path}: report section field 'order' must be an integer")
+        found.append(section)
+    return sorted(found, key=lambda s: (s.get("order", 0), s["name"]))
+
+
+def write_section(out_dir: str, name: str, html_text: str, markdown: str, data: Any = None,
+                  order: int = 0) -> list[str]:
+    """Saves section `name` for every later render and splices it into the reports already there.
+
+    `html_text` and `markdown` are trusted, already escaped fragments; `data` holds the numbers
+    their `section_key(name, ...)` cells show. Returns the report files updated in place.
+    """
+    if not _SECTION_NAME.match(name):
+        raise ValueError(f"report section name {name!r} must be lowercase letters, digits and _")
+    section = {"name": name, "order": int(order), "html": html_text, "markdown": markdown, "data": data}
+    directory = os.path.join(out_dir, SECTIONS_DIR)
+    os.makedirs(directory, exist_ok=True)
+    write_text(os.path.join(directory, f"{name}.json"), json.dumps(section, indent=2, ensure_ascii=False) + "\n")
+    updated = []
+    for kind, file_name in _REPORT_FILES.items():
+        path = os.path.join(out_dir, file_name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            write_text(path, _splice(text, section, kind))
+            updated.append(path)
+    return updated
+
+
+def _splice(text: str, section: Mapping[str, Any], kind: str) -> str:
+    """Replaces the section's marked block, or puts it above the signatures (the end if none)."""
+    begin, end = _markers(section["name"], kind)
+    block = _section_block(section, kind)
+    if begin in text and end in text:
+        return re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    at = text.find(_ANCHORS[kind])
+    return text[:at] + block + "\n" + text[at:] if at >= 0 else text + "\n" + block + "\n"

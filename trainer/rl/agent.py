@@ -7,8 +7,12 @@ For a batch of prompts x k samples (rows grouped prompt-major: rows i*k .. i*k+k
     loss   = -mean_i A_i * sum_t mask * log pi(y_t)
 The reference is the same base with the SFT adapter: its A/B values are kept (a few MB) and
 swapped into the LoRA variables for one no-gradient forward, so there is never a second copy of
-the base weights. Only LoRA variables get gradients; the global norm is clipped; the optimizer is
-a Keras 3 one (a tf.keras optimizer fails on Keras 3 variables, DESIGN §3).
+the base weights. log pi and log pi_sft in the KL both come from the same teacher-forced forward
+(`token_log_probs`, no gradient), run twice in one compiled function in the same dtype, so the KL
+is 0 up to float rounding while the policy equals the reference. The sampler's cached log-probs (policy
+info) follow another path: in bf16 they differ from the teacher-forced ones by ~0.1 nats a message,
+which read as KL at iteration 1 when they stood in for log pi. Only LoRA variables get gradients; the global norm
+is clipped; the optimizer is a Keras 3 one (a tf.keras optimizer fails on Keras 3 variables, DESIGN §3).
 """
 from __future__ import annotations
 
@@ -47,33 +51,49 @@ class RLOOAgent(tf_agent.TFAgent):
         self.reference_values = [tf.constant(np.asarray(v, np.float32)) for v in values]
         super().__init__(policy.time_step_spec, policy.action_spec, policy, policy, train_sequence_length=1,
                          train_step_counter=tf.Variable(0, dtype=tf.int64, name="train_step"))
-        self._forward = tf.function(self._log_probs, jit_compile=jit_compile, autograph=False)
+        # Keras 3's assign returns its input, not an op: swap through the tf.Variables underneath,
+        # whose assigns order the reference forward and the restore inside one compiled step.
+        self._tf_lora = [v.value for v in self.lora_variables]
+        self._kl_forward = tf.function(self._kl_log_probs, jit_compile=jit_compile, autograph=False)
         self._step = tf.function(self._gradient_step, jit_compile=jit_compile, autograph=False)
 
     def _initialize(self):
         return tf.no_op()
 
     # ----------------------------------------------------------------------------------------
-    def _log_probs(self, prompt, length, tokens, mask):
-        return token_log_probs(self.bundle, prompt, length, tokens, mask, self.temperature)
+    def _reference_forward(self, prompt, length, tokens, mask, after=()):
+        """Log-probs under the SFT adapter (its values swapped in after `after`, then back), restore ops."""
+        with tf.control_dependencies(after):
+            current = [tf.identity(v) for v in self._tf_lora]
+        swaps = [v.assign(tf.cast(ref, v.dtype)) for v, ref in zip(self._tf_lora, self.reference_values)]
+        with tf.control_dependencies(swaps):
+            logp, _ = token_log_probs(self.bundle, prompt, length, tokens, mask, self.temperature)
+        with tf.control_dependencies([logp]):
+            restores = [v.assign(cur) for v, cur in zip(self._tf_lora, current)]
+        return logp, restores
 
-    def reference_log_probs(self, prompt, length, tokens, mask):
-        """Log-probs under the SFT adapter: its values swapped into the LoRA variables, then back."""
-        current = [tf.identity(v.value) for v in self.lora_variables]
-        try:
-            for v, ref in zip(self.lora_variables, self.reference_values):
-                v.assign(ref)
-            logp, _ = self._forward(prompt, length, tokens, mask)
-        finally:
-            for v, cur in zip(self.lora_variables, current):
-                v.assign(cur)
-        return logp
+    def kl_per_sequence(self, prompt, length, tokens, mask):
+        """KL estimate per sequence [B] (sum over its sampled tokens of log pi - log pi_sft, nats),
+        and the policy's log-probs [B, T] it came from; what `_train` penalizes."""
+        mask = tf.cast(mask, tf.float32)
+        logp, ref_logp = self._kl_forward(prompt, length, tf.cast(tokens, tf.int32), mask)
+        return tf.reduce_sum((logp - ref_logp) * mask, axis=1), logp
+
+    def _kl_log_probs(self, prompt, length, tokens, mask):
+        """(policy, reference) log-probs [B, T]: the same forward twice in one graph, no gradient.
+
+        Not the gradient step's forward: a taped forward keeps intermediates for the backward pass,
+        which changes graph fusions, and in bf16 that alone read as ~1e-3 nats of KL at iteration 1.
+        """
+        policy_logp, _ = token_log_probs(self.bundle, prompt, length, tokens, mask, self.temperature)
+        ref_logp, restores = self._reference_forward(prompt, length, tokens, mask, after=[policy_logp])
+        with tf.control_dependencies(restores):
+            return tf.identity(policy_logp), tf.identity(ref_logp)
 
     def _gradient_step(self, prompt, length, tokens, mask, advantages):
         with tf.GradientTape() as tape:
             logp, _ = token_log_probs(self.bundle, prompt, length, tokens, mask, self.temperature)
-            seq_logp = tf.reduce_sum(logp, axis=1)
-            loss = -tf.reduce_mean(tf.stop_gradient(advantages) * seq_logp)
+            loss = -tf.reduce_mean(tf.stop_gradient(advantages) * tf.reduce_sum(logp, axis=1))
         grads = tape.gradient(loss, self.lora_variables)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, self.lora_variables)]
         grads, norm = tf.clip_by_global_norm(grads, self.clip_norm)
@@ -86,10 +106,9 @@ class RLOOAgent(tf_agent.TFAgent):
         exp = tf.nest.map_structure(squeeze, experience)
         prompt, length = exp.observation["prompt"], exp.observation["length"]
         tokens, info = tf.cast(exp.action, tf.int32), exp.policy_info
-        mask, old_logp = info["mask"], info["log_probs"]
+        mask = tf.cast(info["mask"], tf.float32)
         reward = tf.cast(exp.reward, tf.float32)
-        ref_logp = self.reference_log_probs(prompt, length, tokens, mask)
-        kl_seq = tf.reduce_sum((old_logp - ref_logp) * mask, axis=1)
+        kl_seq, logp = self.kl_per_sequence(prompt, length, tokens, mask)
         shaped = reward - self.kl_coef * kl_seq
         advantages = rloo_advantages(shaped, self.k)
         loss, grad_norm = self._step(prompt, length, tokens, mask, advantages)
@@ -97,9 +116,12 @@ class RLOOAgent(tf_agent.TFAgent):
         groups = tf.reshape(reward, [-1, self.k])
         zero_var = tf.reduce_mean(tf.cast(tf.math.reduce_std(groups, axis=1) < 1e-6, tf.float32))
         n_tok = tf.reduce_sum(mask, axis=1)
-        extra = {"kl": tf.reduce_mean(kl_seq), "kl_per_token": tf.reduce_sum(kl_seq) / tf.maximum(tf.reduce_sum(mask), 1.0),
+        n_all = tf.maximum(tf.reduce_sum(mask), 1.0)
+        extra = {"kl": tf.reduce_mean(kl_seq), "kl_per_token": tf.reduce_sum(kl_seq) / n_all,
                  "reward": tf.reduce_mean(reward), "shaped_reward": tf.reduce_mean(shaped),
                  "advantage_abs": tf.reduce_mean(tf.abs(advantages)), "grad_norm": grad_norm,
                  "zero_variance_groups": zero_var, "response_tokens": tf.reduce_mean(n_tok),
-                 "entropy": tf.reduce_sum(info["entropy"] * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)}
+                 "entropy": tf.reduce_sum(info["entropy"] * mask) / n_all,
+                 # How far the sampler's cached log-probs sit from the train forward's (dtype, path).
+                 "sampler_logp_gap": tf.reduce_sum(tf.abs(info["log_probs"] - logp) * mask) / n_all}
         return tf_agent.LossInfo(loss=loss, extra=extra)

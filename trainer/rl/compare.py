@@ -1,28 +1,25 @@
 """SFT vs RL on held-out facts: reward, fact recall, hallucination rate, length, with bootstrap CIs.
 
 The numbers use the eval stage's bootstrap helpers (trainer/eval/metrics.py: the same resamples for
-both adapters, sacrebleu's paired test). `inject_report` adds the table to DIR/eval/report.{html,md}
-between markers, so a rerun replaces it; re-rendering the eval report drops it until the next
---mode=rl (rl/comparison.md keeps a copy).
+both adapters, sacrebleu's paired test). `publish` saves the table as the eval report's section
+DIR/eval/sections/rl_comparison.json (trainer/eval/report.py), so it is spliced into the reports
+already there and every later render of the report (--mode=eval, rerender) shows it again.
 """
 from __future__ import annotations
 
 import html
-import os
-import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from trainer.eval import metrics as metrics_lib
+from trainer.eval import report
 from trainer.eval.report import fmt, round_floats
-from trainer.util.files import write_text
 
 METRICS = (("reward", "reward (total)"), ("rm", "reward model score"), ("fact_recall", "fact recall"),
            ("hallucination_rate", "hallucination rate"), ("response_tokens", "response length (tokens)"),
            ("chars", "response length (chars)"))
-BEGIN, END = "<!-- carelora-rl:begin -->", "<!-- carelora-rl:end -->"
-MD_BEGIN, MD_END = "<!-- carelora-rl-md:begin -->", "<!-- carelora-rl-md:end -->"
+SECTION = "rl_comparison"  # eval/sections/rl_comparison.json
 
 
 def per_example(rewards: Sequence[float], terms: Mapping[str, Sequence[float]], scores: Sequence[Mapping[str, Any]],
@@ -68,14 +65,16 @@ def _ci(ci) -> str:
 def render_html(comparison: Mapping[str, Any], notes: Sequence[str]) -> str:
     rows = ["<h2>Reward fine-tuning: SFT vs RL adapter</h2>"]
     rows += [f"<p><b>{html.escape(n)}</b></p>" for n in notes]
-    rows.append(f"<p>Held-out examples: <span data-metric='rl.n'>{fmt(comparison['n'])}</span>; greedy decoding, "
+    rows.append(f"<p>Held-out examples: <span data-metric='{report.section_key(SECTION, 'n')}'>{fmt(comparison['n'])}"
+                "</span>; greedy decoding, "
                 "both adapters on the same base; 95% bootstrap CIs, paired bootstrap p-values.</p>")
     rows.append("<table id='rl_comparison'><tr><th>metric</th><th>SFT</th><th>SFT 95% CI</th><th>RL</th>"
                 "<th>RL 95% CI</th><th>delta (RL - SFT)</th><th>p-value</th></tr>")
     for name, label in METRICS:
         m = comparison["metrics"][name]
         rows.append(f"<tr><th>{html.escape(label)}</th>"
-                    + "".join(f'<td class="num" data-metric="rl.{name}.{k}">{html.escape(fmt(m[k]))}</td>'
+                    + "".join(f'<td class="num" data-metric="{report.section_key(SECTION, "metrics", name, k)}">'
+                              f'{html.escape(fmt(m[k]))}</td>'
                               if k not in ("sft_ci", "rl_ci") else f'<td class="num">{_ci(m[k])}</td>'
                               for k in ("sft", "sft_ci", "rl", "rl_ci", "delta", "p_value")) + "</tr>")
     rows.append("</table>")
@@ -96,27 +95,10 @@ def render_markdown(comparison: Mapping[str, Any], notes: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _splice(text: str, section: str, begin: str, end: str, before: str) -> str:
-    block = f"{begin}\n{section}\n{end}"
-    if begin in text and end in text:
-        return re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    at = text.find(before)
-    return text[:at] + block + "\n" + text[at:] if at >= 0 else text + "\n" + block + "\n"
-
-
-def inject_report(eval_dir: str, comparison: Mapping[str, Any], notes: Sequence[str]) -> list[str]:
-    """Adds (or replaces) the SFT-vs-RL section in eval/report.html and report.md when they exist."""
-    done = []
-    for name, render, begin, end, before in (
-            ("report.html", render_html, BEGIN, END, "<h2>Signatures</h2>"),
-            ("report.md", render_markdown, MD_BEGIN, MD_END, "## Signatures")):
-        path = os.path.join(eval_dir, name)
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            write_text(path, _splice(text, render(comparison, notes), begin, end, before))
-            done.append(path)
-    return done
+def publish(eval_dir: str, comparison: Mapping[str, Any], notes: Sequence[str]) -> list[str]:
+    """Saves the SFT-vs-RL section for every render of the eval report; returns the reports updated now."""
+    return report.write_section(eval_dir, SECTION, render_html(comparison, notes), render_markdown(comparison, notes),
+                                data=dict(comparison), order=100)
 
 
 def mean_or_none(values: Sequence[float | None]) -> float | None:

@@ -6,13 +6,13 @@ Reads DIR/adapter/adapter.npz (the SFT adapter: policy start and KL reference), 
 prompts (the same file SFT trained on) and any human ratings (DIR/eval/human/*.csv + key, the
 rating page's DIR/rate/ store). Writes DIR/rl/: reward_model/, checkpoints/, metrics.jsonl,
 tensorboard/, adapter/adapter.npz (same format as DIR/adapter/: sample, eval and export take it
-with --config.rl.use=True), comparison.json/.md (held-out SFT vs RL) and summary.json. A rerun of
+with --config.rl.use=True), comparison.json/.md (held-out SFT vs RL) and summary.json; the
+comparison also goes to DIR/eval/sections/ so every render of the eval report shows it. A rerun of
 the same command resumes from the newest checkpoint.
 """
 from __future__ import annotations
 
 import glob
-import json
 import os
 import time
 from typing import Any
@@ -32,8 +32,8 @@ from trainer.models import backbones, causal_lm, lora, precision
 from trainer.rl import compare, reward_model, rewards, specs
 from trainer.rl.agent import RLOOAgent
 from trainer.rl.policy import LMPolicy
-from trainer.train import checkpoints
-from trainer.train.sft import _truncate_metrics, xla_enabled
+from trainer.train import checkpoints, metrics_log
+from trainer.train.sft import xla_enabled
 from trainer.util import files as util_files
 from trainer.util import hardware, lock
 
@@ -79,7 +79,7 @@ def prompt_pool(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict]:
 
 
 def heldout_examples(cfg: ml_collections.ConfigDict, workdir: str) -> list[dict]:
-    path = files.heldout_file(workdir, cfg.rl.eval.file)
+    path = files.heldout_file(workdir, cfg.rl.eval.file, cfg)
     exs = [{"id": e.id, "task": e.task, "facts": dict(e.facts)} for e in read_clean_examples(path)]
     return exs[: cfg.rl.eval.max_examples] if cfg.rl.eval.max_examples else exs
 
@@ -161,10 +161,8 @@ def _run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         path, meta = found
         state.update({k: meta[k] for k in state if k in meta})
         logging.info("resumed from %s at iteration %d", path, state["iteration"])
-        _truncate_metrics(metrics_path, state["iteration"])
         agent.train_step_counter.assign(state["iteration"])
-    elif os.path.exists(metrics_path):
-        os.remove(metrics_path)
+    metrics_log.start(metrics_path, state["iteration"] if found else None)
     optimizer.learning_rate = state["lr"]
 
     writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
@@ -203,7 +201,8 @@ def _run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                   **{f"reward/{k}": float(np.mean(v)) for k, v in terms.items()},
                   "kl": extra["kl"], "kl_per_token": extra["kl_per_token"], "entropy": extra["entropy"],
                   "response_tokens": extra["response_tokens"], "zero_variance_groups": extra["zero_variance_groups"],
-                  "grad_norm": extra["grad_norm"], "lr": float(state["lr"]), "iteration_s": t3 - t0,
+                  "grad_norm": extra["grad_norm"], "sampler_logp_gap": extra["sampler_logp_gap"],
+                  "lr": float(state["lr"]), "iteration_s": t3 - t0,
                   "sampled_tokens_per_s": float(n_tok.sum()) / max(t1 - t0, 1e-9), "rss_gb": hardware.memory_gb()}
         # Reward hacking guard: a KL budget lowers the lr, and far beyond it the run stops.
         if r.kl_budget and extra["kl"] > r.kl_budget * r.kl_stop_factor:
@@ -215,12 +214,7 @@ def _run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
             logging.warning("kl %.3g over budget %.3g: lr lowered to %.3g", extra["kl"], r.kl_budget, state["lr"])
         record["kl_budget_exceeded"] = bool(r.kl_budget and extra["kl"] > r.kl_budget)
         if it % r.log_every == 0 or it == r.iterations or state["stopped"]:
-            with open(metrics_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
-            with writer.as_default(step=it):
-                for key, value in record.items():
-                    if key != "step" and isinstance(value, (int, float)):
-                        tf.summary.scalar(key, float(value))
+            metrics_log.append(metrics_path, record, writer)
             logging.info("rl %d/%d reward %.3f (rm %.3f recall %.3f) kl %.3f len %.1f ent %.2f zero-var %.2f %.1fs",
                          it, r.iterations, record["reward"], record["reward/rm"], record["reward/fact_recall"],
                          record["kl"], record["response_tokens"], record["entropy"], record["zero_variance_groups"],
@@ -262,9 +256,9 @@ def _run(cfg: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
                                   for e, s, t in list(zip(heldout, results["sft"][1], results["rl"][1]))[:10]]
         util_files.write_json(os.path.join(out_dir, "comparison.json"), comparison, indent=2)
         util_files.write_text(os.path.join(out_dir, "comparison.md"), compare.render_markdown(comparison, notes))
-        injected = compare.inject_report(os.path.join(workdir, "eval"), comparison, notes)
-        if injected:
-            logging.info("SFT vs RL section added to %s", ", ".join(injected))
+        updated = compare.publish(os.path.join(workdir, "eval"), comparison, notes)
+        logging.info("SFT vs RL section saved for the eval report%s",
+                     f"; updated {', '.join(updated)}" if updated else " (shown once --mode=eval renders it)")
         m = comparison["metrics"]
         logging.info("held-out SFT -> RL: reward %s -> %s, fact recall %s -> %s, hallucination rate %s -> %s, "
                      "tokens %s -> %s", m["reward"]["sft"], m["reward"]["rl"], m["fact_recall"]["sft"],

@@ -7,7 +7,6 @@ and train_summary.json. A rerun of the same command resumes from the newest chec
 from __future__ import annotations
 
 import glob
-import json
 import math
 import os
 import time
@@ -23,7 +22,7 @@ from trainer.data import files, pipeline
 from trainer.deid import gate
 from trainer.data.records import CleanExample
 from trainer.models import backbones, causal_lm, lora, precision
-from trainer.train import checkpoints, distribute
+from trainer.train import checkpoints, distribute, metrics_log
 from trainer.util import files as util_files
 from trainer.util import hardware, lock
 
@@ -75,7 +74,7 @@ def phi_gate_check(cfg: ml_collections.ConfigDict, workdir: str) -> None:
     """
     gate_cfg = cfg.train.phi_gate
     train_file, val_file = files.train_files(cfg, workdir)
-    if gate_cfg.allow_synthetic or train_file == files.SAMPLE_TRAIN:
+    if gate_cfg.allow_synthetic or all(files.is_shipped_synthetic(p) for p in (train_file, val_file) if p):
         # Scanning synthetic data only lists its fake names; skip the cost (a spaCy pass each).
         logging.warning("PHI gate skipped: %s is declared synthetic (train.phi_gate.allow_synthetic)", train_file)
         return
@@ -101,23 +100,8 @@ def xla_enabled(setting: Any, bf16: bool = False) -> bool:
     raise ValueError(f"train.xla must be auto, on or off, got {setting!r}")
 
 
-def _truncate_metrics(path: str, last_step: int) -> None:
-    """Drops log lines a killed run wrote after its last checkpoint; they will be re-logged."""
-    if not os.path.exists(path):
-        return
-    kept = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, start=1):
-            try:
-                row = json.loads(line) if line.strip() else None
-            except json.JSONDecodeError:
-                # A power cut or a full disk can leave half a line; the step is logged again.
-                logging.warning("%s:%d: damaged line dropped (%r)", path, number, line[:80])
-                continue
-            if row is not None and row.get("step", 0) <= last_step:
-                kept.append(json.dumps(row) + "\n")
-    with util_files.atomic_open(path) as f:
-        f.writelines(kept)
+# Kept for callers of the old private name; the log lives in metrics_log now.
+_truncate_metrics = metrics_log.truncate
 
 
 def build_model(cfg: ml_collections.ConfigDict, dtype: str | None = None) -> backbones.ModelBundle:
@@ -245,9 +229,7 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str, strategy: tf.distribute
         start_step = meta["step"]
         state.update({k: meta[k] for k in state if k in meta})
         logging.info("resumed from %s at step %d", path, start_step)
-        _truncate_metrics(metrics_path, start_step)
-    elif os.path.exists(metrics_path):
-        os.remove(metrics_path)  # a run that died before its first checkpoint starts over
+    metrics_log.start(metrics_path, start_step if found else None)
     distribute.check_same_on_workers(strategy, start_step, "the step to resume at")
 
     micro_steps = (t.steps - start_step) * t.grad_accum
@@ -353,12 +335,7 @@ def _train(cfg: ml_collections.ConfigDict, workdir: str, strategy: tf.distribute
                         state["stop_reason"] = reason
                         stopped_early = True
         if record:
-            with open(metrics_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
-            with writer.as_default(step=step):
-                for key, value in record.items():
-                    if key != "step" and value is not None:
-                        tf.summary.scalar(key, value)
+            metrics_log.append(metrics_path, record, writer)
             shown = [(k, v) for k, v in (("loss", record.get("loss")), ("val_loss", record.get("val_loss")),
                                          ("tok/s", record.get("tokens_per_s")), ("rss_gb", record.get("rss_gb"))) if v is not None]
             if progbar is not None:

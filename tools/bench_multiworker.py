@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,10 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from trainer.train import distribute  # noqa: E402
 
 _RUN = """
 import sys, time
@@ -42,16 +45,6 @@ t0 = time.perf_counter()
 sft.run(cfg, workdir)
 print("SFT_RUN_S", time.perf_counter() - t0, flush=True)
 """
-
-
-def _ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _launch(workdir: str, devices: str, args, tf_config: str | None = None) -> subprocess.Popen:
@@ -100,7 +93,7 @@ def main() -> None:
         _keep(args, "one.log", out)
 
         two = os.path.join(tmp, "two")
-        hosts = [f"127.0.0.1:{port}" for port in _ports(2)]
+        hosts = distribute.local_worker_hosts(2)
         t0 = time.perf_counter()
         procs = [_launch(two, "multiworker", args, json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}}))
                  for i in range(2)]

@@ -7,7 +7,6 @@ Also the cluster resolvers: a hand-written TF_CONFIG, a Slurm job step and a Kub
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -55,16 +54,6 @@ print("WALL", time.perf_counter() - t0, flush=True)
 """ % STEPS
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _metrics(workdir):
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
         return [json.loads(line) for line in f]
@@ -85,7 +74,7 @@ def small_files(tmp_path_factory):
 
 
 def _start_workers(files, workdir, tmpdir, kill_at=0):
-    hosts = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    hosts = distribute.local_worker_hosts(2)
     procs = []
     for index in range(2):
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": tmpdir, "OMP_NUM_THREADS": "1",

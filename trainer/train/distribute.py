@@ -129,6 +129,23 @@ def slurm_cluster(env, port_base: int = 8888) -> tuple[dict[str, list[str]], int
     return {"worker": workers}, rank
 
 
+def local_worker_hosts(n: int) -> list[str]:
+    """n free "127.0.0.1:port" addresses: a one-machine cluster for drills and benchmarks.
+
+    The ports are free when asked for, not reserved: a worker binds them a moment later.
+    """
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [f"127.0.0.1:{s.getsockname()[1]}" for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def is_chief_task(cluster: dict, task_type: str | None, task_id: int | None) -> bool:
     """The chief: the `chief` task, or worker 0 of a cluster without one (or no cluster at all)."""
     if task_type is None:

@@ -41,9 +41,10 @@ def test_the_held_out_gold_is_the_file_first_scored():
 def test_held_out_recall_precision_and_false_alarms(ev, deid):
     gold, result = _score(ev, deid, "deid_heldout3.jsonl")
     assert len(gold) >= 150 and result["empty_lines"] >= 30
-    assert result["recall"] >= 0.97, result["per_type"]
-    assert result["precision"] >= 0.88
-    # at most 3 of 30 identifier-free messages with any false alarm (10%)
+    # 0.989 / 0.953 and 2 of 50 at the last change (the goal of issue #13 is recall 0.98)
+    assert result["recall"] >= 0.98, result["per_type"]
+    assert result["precision"] >= 0.94
+    # at most 1 in 10 identifier-free messages with any false alarm
     assert result["false_alarm_lines"] * 10 <= result["empty_lines"], result["false_alarm_lines"]
 
 

@@ -126,6 +126,11 @@ def test_outputs_files_and_metrics_shape(run):
             assert key in m, (model, key)
         assert set(m["per_task"]) == {"appointment_reminder", "billing_question_reply", "lab_results_ready"}
         assert sum(t["n"] for t in m["per_task"].values()) == len(examples)
+        languages = [e["facts"].get("language") or "en" for e in examples]
+        assert {k: v["n"] for k, v in m["per_language"].items()} == {k: languages.count(k) for k in set(languages)}
+        assert len(m["per_language"]) == 2 and all("rougeL" in v and "ci" in v for v in m["per_language"].values())
+    md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+    assert "## By language" in md and "<table id='per_language'>" in open(os.path.join(out, "report.html")).read()
     assert set(metrics["signatures"]) >= {"bleu", "chrf", "rouge", "bootstrap"}
     assert set(metrics["comparison"]["metrics"]) >= {"bleu", "fact_recall", "hallucination_rate"}
 

@@ -132,6 +132,10 @@ def score_model(cfg: ml_collections.ConfigDict, examples: list[dict], outputs: l
     result["ci"] = cis
     result["per_task"] = metrics_lib.per_group(stats, [e["task"] for e in examples], cfg.n_bootstrap_per_task,
                                                cfg.seed, cfg.confidence)
+    # Spanish is a quarter of the corpus: a model that writes it badly hides in the overall mean.
+    languages = [str(e["facts"].get("language") or "en") for e in examples]
+    result["per_language"] = metrics_lib.per_group(stats, languages, cfg.n_bootstrap_per_task, cfg.seed,
+                                                   cfg.confidence)
     result["recall_by_fact"] = _recall_by_fact(scores)
     kinds = Counter(h["kind"] for s in scores for h in s["hallucinations"])
     result["hallucinations_by_kind"] = {k: kinds.get(k, 0) for k in facts_lib.HALLUCINATION_KINDS}

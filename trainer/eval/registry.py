@@ -82,7 +82,7 @@ class Metric:
 
 _METRICS: dict[str, Metric] = {}
 # Keys a model's results (and each per-task group) already hold beside the metric values.
-RESERVED_NAMES = frozenset({"ci", "n", "per_task", "recall_by_fact", "hallucinations_by_kind", "n_hallucinations"})
+RESERVED_NAMES = frozenset({"ci", "n", "per_task", "per_language", "recall_by_fact", "hallucinations_by_kind", "n_hallucinations"})
 
 
 def register(metric: Metric) -> Metric:

@@ -237,14 +237,14 @@ def _html_overall(metrics: Mapping[str, Any], models: list[str]) -> list[str]:
     return rows
 
 
-def _html_per_task(metrics: Mapping[str, Any], models: list[str]) -> list[str]:
-    tasks = sorted({t for m in models for t in (_get(metrics, m, "per_task") or {})})
+def _html_per_group(metrics: Mapping[str, Any], models: list[str], key: str = "per_task", label: str = "task") -> list[str]:
+    groups = sorted({t for m in models for t in (_get(metrics, m, key) or {})})
     task_metrics = registry.per_task_names()
     head = "".join(f"<th>{html.escape(m)} {n}</th>" for n in task_metrics for m in models)
-    rows = [f"<table id='per_task'><tr><th>task</th><th>n</th>{head}</tr>"]
-    for t in tasks:
-        cells = _cell(metrics, models[0], "per_task", t, "n")
-        cells += "".join(_cell(metrics, m, "per_task", t, n) for n in task_metrics for m in models)
+    rows = [f"<table id='{key}'><tr><th>{label}</th><th>n</th>{head}</tr>"]
+    for t in groups:
+        cells = _cell(metrics, models[0], key, t, "n")
+        cells += "".join(_cell(metrics, m, key, t, n) for n in task_metrics for m in models)
         rows.append(f"<tr><th>{html.escape(t)}</th>{cells}</tr>")
     rows.append("</table>")
     return rows
@@ -327,9 +327,12 @@ def render_html(metrics: Mapping[str, Any], predictions: Sequence[Mapping[str, A
     if "overall" in images:
         parts.append(f"<img src='{images['overall']}' alt='overall metrics'>")
     parts.append("<h2>By task</h2>")
-    parts += _html_per_task(metrics, models)
+    parts += _html_per_group(metrics, models)
     if "per_task" in images:
         parts.append(f"<img src='{images['per_task']}' alt='per-task metrics'>")
+    if any(_get(metrics, m, "per_language") for m in models):
+        parts.append("<h2>By language</h2>")
+        parts += _html_per_group(metrics, models, "per_language", "language")
     parts.append("<h2>Fact accuracy and invented details</h2>")
     parts += _html_facts(metrics, models)
     if "facts" in images:
@@ -372,15 +375,18 @@ def render_markdown(metrics: Mapping[str, Any], predictions: Sequence[Mapping[st
         lines.append(_md_row(row))
     if "overall" in images:
         lines += ["", f"![overall]({images['overall']})"]
-    tasks = sorted({t for m in models for t in (_get(metrics, m, "per_task") or {})})
     task_metrics = registry.per_task_names()
-    head = ["task", "n"] + [f"{m} {n}" for n in task_metrics for m in models]
-    lines += ["", "## By task", "", _md_row(head), _md_row(["---"] * len(head))]
-    for t in tasks:
-        lines.append(_md_row([t, fmt(_get(metrics, models[0], "per_task", t, "n"))]
-                             + [fmt(_get(metrics, m, "per_task", t, n)) for n in task_metrics for m in models]))
-    if "per_task" in images:
-        lines += ["", f"![per task]({images['per_task']})"]
+    for key, label, title in (("per_task", "task", "By task"), ("per_language", "language", "By language")):
+        groups = sorted({t for m in models for t in (_get(metrics, m, key) or {})})
+        if not groups and key != "per_task":
+            continue
+        head = [label, "n"] + [f"{m} {n}" for n in task_metrics for m in models]
+        lines += ["", f"## {title}", "", _md_row(head), _md_row(["---"] * len(head))]
+        for t in groups:
+            lines.append(_md_row([t, fmt(_get(metrics, models[0], key, t, "n"))]
+                                 + [fmt(_get(metrics, m, key, t, n)) for n in task_metrics for m in models]))
+        if key == "per_task" and "per_task" in images:
+            lines += ["", f"![per task]({images['per_task']})"]
     lines += ["", "## Fact accuracy and invented details", ""]
     keys = sorted({k for m in models for k in (_get(metrics, m, "recall_by_fact") or {})})
     head = ["fact"] + [f"{m} recall" for m in models]

@@ -428,6 +428,7 @@ def test_graph_states_the_weekday_of_every_iso_date_exactly_as_python():
     values += [f"{rng.randint(0, 9999):04d}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}" for _ in range(400)]
     facts = [{"appointment_date": v, "n": 20261215} for v in values]
     requests = [json.dumps({"task": "appointment_reminder", "facts": f}) for f in facts]
-    got = [g.decode("utf-8") for g in prompt_graph.format_prompts(tf.constant(requests)).numpy()]
+    # As served: one traced graph (eagerly, map_fn would run its body op by op, 400 times).
+    got = [g.decode("utf-8") for g in tf.function(prompt_graph.format_prompts)(tf.constant(requests)).numpy()]
     assert got == [format_prompt("appointment_reminder", f) for f in facts]
     assert "- appointment_date: 2026-12-15 (Tuesday)\n" in got[0] and "2023-02-29\n" in got[2]

@@ -44,14 +44,25 @@ def test_fact_values_format_without_error_and_dates_get_their_true_weekday(value
             assert text == f"{value} ({day.strftime('%A')})"
 
 
-@settings(max_examples=25)
+_GRAPH = []
+
+
+def _serving_graph():
+    """format_prompts traced once for any batch size, as the SavedModel serves it."""
+    if not _GRAPH:
+        import tensorflow as tf
+
+        from trainer.export import prompt_graph
+        _GRAPH.append(tf.function(prompt_graph.format_prompts, input_signature=[tf.TensorSpec([None], tf.string)]))
+    return _GRAPH[0]
+
+
+@settings(max_examples=100, deadline=None)
 @given(requests=st.lists(st.tuples(_task, _facts, st.booleans()), min_size=1, max_size=4))
 def test_the_serving_graph_builds_exactly_the_python_prompt(requests):
     import tensorflow as tf
 
-    from trainer.export import prompt_graph
-
     texts = [json.dumps({"task": t, "facts": f}, ensure_ascii=a) for t, f, a in requests]
-    got = prompt_graph.format_prompts(tf.constant(texts)).numpy()
+    got = _serving_graph()(tf.constant(texts)).numpy()
     for (task, facts, _), prompt in zip(requests, got):
         assert prompt.decode("utf-8") == prompts.format_prompt(task, facts)

@@ -47,7 +47,10 @@ PROMPTS = [
 ]
 
 
-@pytest.mark.parametrize("source", ["tiny_gpt2", "tiny_gemma"])
+# One backbone each for the next two (keras-hub's generate compiles once per prompt length, ~35 s
+# a backbone): the decode loop under them is compared with keras-hub on both backbones in
+# tests/export/test_saved_model.py; these pin the batching and stopping that eval adds on top.
+@pytest.mark.parametrize("source", ["tiny_gemma"])
 def test_kv_cache_greedy_equals_keras_hub_generate(source):
     bundle = _bundle(source)
     # A short cache: the longest prompt does not fit in `sequence_length - max_new_tokens`, so
@@ -63,7 +66,7 @@ def test_kv_cache_greedy_equals_keras_hub_generate(source):
     assert all(ours) and len(set(ours)) > 1
 
 
-@pytest.mark.parametrize("source", ["tiny_gpt2", "tiny_gemma"])
+@pytest.mark.parametrize("source", ["tiny_gpt2"])
 def test_kv_cache_stops_where_keras_hub_stops(source):
     """A row ends at its first stop token, with the same text as keras-hub; other rows go on."""
     bundle = _bundle(source)

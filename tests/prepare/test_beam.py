@@ -45,3 +45,18 @@ def test_direct_runner_matches_plain_prepare(tmp_path):
     for key in ("records_in", "kept", "dropped", "rejected", "dropped_by_reason", "rejected_by_error",
                 "identifiers_found", "typos_fixed", "duplicates_removed", "splits"):
         assert beamed[key] == plain[key], key
+
+
+def test_missing_or_empty_inputs_are_user_errors_before_the_pipeline_starts(tmp_path):
+    from trainer.util.errors import UserError
+
+    missing = str(tmp_path / "nope.jsonl")
+    with pytest.raises(UserError, match=r"prepare.inputs: '.*nope.jsonl' is not a file"):
+        beam._expand(missing)
+    with pytest.raises(UserError, match="no file matches"):
+        beam._expand(str(tmp_path / "*.csv"))
+    with pytest.raises(UserError, match="prepare.inputs is empty"):
+        beam._expand("")
+    # the local expansion raises the same kind, so the CLI prints one line for both
+    with pytest.raises(stage.MissingInput):
+        stage.expand_inputs([missing])

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from typing import Any, Sequence
@@ -33,6 +34,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from trainer.prepare import stage
 from trainer.prepare import ledger, readers, split, typos
+from trainer.util.errors import UserError
 
 
 def _cfg(cfg_dict: dict) -> ml_collections.ConfigDict:
@@ -183,10 +185,10 @@ def _expand(inputs: Any) -> list[str]:
             continue
         found = sorted(m.path for r in FileSystems.match([item]) for m in r.metadata_list)
         if not found:
-            raise FileNotFoundError(f"prepare.inputs: no file matches {item!r}")
+            raise stage.MissingInput(f"prepare.inputs: no file matches {item!r}")
         paths += [p for p in found if p not in paths]
     if not paths:
-        raise ValueError("prepare.inputs is empty: give the raw log files (JSONL or CSV)")
+        raise stage.EmptyInputs("prepare.inputs is empty: give the raw log files (JSONL, CSV or TSV, optionally .gz)")
     return paths
 
 
@@ -244,7 +246,12 @@ def _main() -> None:
         report = run_beam_prepare(config_flag.value, workdir.value, runner.value, beam_option.value)
         print(ledger.format_summary(report))
 
-    app.run(main)
+    try:
+        app.run(main)
+    except UserError as e:
+        # Bad input: one line that says what to do, as trainer.main prints it.
+        print(f"carelora: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,11 @@ class EmptyInputs(UserError, ValueError):
     """prepare.inputs names no file."""
 
 
+class MissingInput(UserError, FileNotFoundError):
+    """A prepare.inputs path or glob that names no file (a runner that reads the files itself
+    cannot account for them in the ledger, so it stops before reading anything)."""
+
+
 def default_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     # Raw log paths or globs (JSONL / CSV / TSV, optionally .gz), comma-separated: a string so
@@ -87,11 +92,11 @@ def expand_inputs(inputs: Any, missing_ok: bool = False) -> list[str]:
         matches = sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item]
         if not matches:
             if not missing_ok:
-                raise FileNotFoundError(f"prepare.inputs: no file matches {item!r}")
+                raise MissingInput(f"prepare.inputs: no file matches {item!r}")
             matches = [item]
         for p in matches:
             if not os.path.isfile(p) and not missing_ok:
-                raise FileNotFoundError(f"prepare.inputs: {p!r} is not a file")
+                raise MissingInput(f"prepare.inputs: {p!r} is not a file")
             if p not in paths:
                 paths.append(p)
     if not paths:
